@@ -1,0 +1,1 @@
+"""Data: sources (demo, hub, files), split policy, tokenization cache, batching."""

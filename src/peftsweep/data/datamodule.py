@@ -1,0 +1,48 @@
+"""The LightningDataModule: cached tokenized splits -> length-grouped padded batches."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from peftsweep.config import TrialConfig
+from peftsweep.data.batching import LengthGroupedBatchSampler, PaddingCollator, TokenizedSplit
+from peftsweep.data.cache import prepare
+from peftsweep.data.sources import task_spec
+
+
+class ClassificationDataModule(pl.LightningDataModule):
+    def __init__(self, cfg: TrialConfig, tokenizer, pad_to_multiple_of: int | None = None):
+        super().__init__()
+        self.cfg = cfg
+        self.tokenizer = tokenizer
+        self.spec = task_spec(cfg.data)
+        self.collate = PaddingCollator(tokenizer.pad_token_id or 0, pad_to_multiple_of)
+        self.splits: dict[str, TokenizedSplit] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        tokenized = prepare(self.cfg.data, self.tokenizer, self.cfg.cache_dir)
+        for name, split in tokenized.items():
+            self.splits[name] = TokenizedSplit(split, split.column_names)
+
+    @property
+    def test_split_names(self) -> list[str]:
+        return sorted(name for name in self.splits if name.startswith("test"))
+
+    def _loader(self, name: str, train: bool) -> DataLoader:
+        split = self.splits[name]
+        size = self.cfg.batch_size if train else (
+            self.cfg.trainer.eval_batch_size or 2 * self.cfg.batch_size)
+        sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train)
+        return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("validation", train=False)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return [self._loader(name, train=False) for name in self.test_split_names]

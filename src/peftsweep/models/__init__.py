@@ -1,0 +1,1 @@
+"""Backbones (AutoModelForSequenceClassification) and the LightningModule that trains them."""

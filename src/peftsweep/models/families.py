@@ -1,0 +1,38 @@
+"""Per-architecture defaults: one row per model family, used by every strategy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Family:
+    head_modules: tuple[str, ...]
+    """Module names of the task head (trained by bitfit/head/PEFT strategies)."""
+    lora_targets: tuple[str, ...]
+    """Default LoRA targets: the attention query and value projections."""
+    ia3_targets: tuple[str, ...]
+    ia3_feedforward: tuple[str, ...]
+    """Subset of ia3_targets that are feed-forward layers (scaled on their input)."""
+
+
+FAMILIES: dict[str, Family] = {
+    "bert": Family(
+        head_modules=("classifier",),
+        lora_targets=("query", "value"),
+        ia3_targets=("key", "value", "output.dense"),
+        ia3_feedforward=("output.dense",),
+    ),
+    "roberta": Family(
+        head_modules=("classifier",),
+        lora_targets=("query", "value"),
+        ia3_targets=("key", "value", "output.dense"),
+        ia3_feedforward=("output.dense",),
+    ),
+    "distilbert": Family(
+        head_modules=("pre_classifier", "classifier"),
+        lora_targets=("q_lin", "v_lin"),
+        ia3_targets=("k_lin", "v_lin", "lin2"),
+        ia3_feedforward=("lin2",),
+    ),
+}

@@ -1,0 +1,124 @@
+"""The LightningModule: AdamW over trainable parameters, warmup + linear decay, metrics."""
+
+from __future__ import annotations
+
+import math
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from peftsweep.data.tasks import TaskSpec
+from peftsweep.models.metrics import build_metrics, predictions
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, step: int):
+        super().__init__(f"loss is not finite at step {step}")
+        self.step = step
+
+
+class SequenceClassifier(pl.LightningModule):
+    def __init__(self, model: nn.Module, task: TaskSpec, lr: float, weight_decay: float,
+                 warmup_steps: int, warmup_ratio: float, fused_adamw: bool,
+                 check_every: int = 10):
+        super().__init__()
+        self.model = model
+        self.task = task
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.warmup_ratio = warmup_ratio
+        self.fused_adamw = fused_adamw
+        self.check_every = check_every
+        self.val_metrics = build_metrics(task)
+        self.test_metrics = nn.ModuleList()
+        self.test_names: list[str] = []
+        self.history: list[dict] = []
+        self.test_results: dict[str, float] = {}
+        self._finite = None
+
+    def set_test_splits(self, names: list[str]) -> None:
+        self.test_names = names
+        self.test_metrics = nn.ModuleList(build_metrics(self.task) for _ in names)
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        return self.model(**inputs).logits
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        loss = self.model(**batch).loss
+        # Check finiteness on device and sync with the host only every few steps.
+        finite = torch.isfinite(loss.detach())
+        self._finite = finite if self._finite is None else self._finite & finite
+        if (self.global_step + 1) % self.check_every == 0:
+            self._raise_if_diverged()
+        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False, batch_size=len(batch["labels"]))
+        return loss
+
+    def _raise_if_diverged(self) -> None:
+        if self._finite is not None and not bool(self._finite):
+            raise Diverged(self.global_step)
+        self._finite = None
+
+    def on_train_epoch_end(self) -> None:
+        self._raise_if_diverged()
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        self.val_metrics.update(predictions(self(batch), self.task), batch["labels"])
+
+    def on_validation_epoch_end(self) -> None:
+        values = {k: float(v) for k, v in self.val_metrics.compute().items()}
+        self.val_metrics.reset()
+        for name, value in values.items():
+            self.log(f"val/{name}", value, prog_bar=name == self.task.main_metric)
+        if not self.trainer.sanity_checking:
+            entry = {"step": self.global_step, "epoch": self.current_epoch}
+            entry.update({f"validation/{k}": v for k, v in values.items()})
+            self.history.append(entry)
+
+    def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
+        preds = predictions(self(batch), self.task)
+        self.test_metrics[dataloader_idx].update(preds, batch["labels"])
+
+    def on_test_epoch_end(self) -> None:
+        for name, metrics in zip(self.test_names, self.test_metrics, strict=True):
+            prefix = "" if name == "test" else f"{name.removeprefix('test_')}/"
+            for metric, value in metrics.compute().items():
+                self.test_results[f"{prefix}{metric}"] = float(value)
+            metrics.reset()
+
+    def configure_optimizers(self):
+        decay, no_decay = [], []
+        for name, param in self.model.named_parameters():
+            if param.requires_grad:
+                # No weight decay on biases and LayerNorm weights.
+                (no_decay if param.ndim < 2 else decay).append(param)
+        groups = [{"params": decay, "weight_decay": self.weight_decay},
+                  {"params": no_decay, "weight_decay": 0.0}]
+        fused = self.fused_adamw and torch.cuda.is_available()
+        optimizer = torch.optim.AdamW(groups, lr=self.lr, fused=fused or None)
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        warmup = self.warmup_steps or math.ceil(self.warmup_ratio * total)
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / (warmup + 1)
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
+                                                         "interval": "step"}}
+
+    # Resumed runs must continue with the same random stream and the same history.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["peftsweep"] = {"history": self.history,
+                                   "torch_rng": torch.get_rng_state()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        state = checkpoint.get("peftsweep", {})
+        self.history = list(state.get("history", []))
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,221 @@
+"""Turn the numeric tables into what people read: Markdown, LaTeX, and CSV files.
+
+CSV files keep the raw numbers (full precision, machine-readable); Markdown and
+LaTeX show the formatted view: metrics to 4 decimals, parameter counts with
+thousands separators, mean ± sample std, and '–' where there is nothing to show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from peftsweep.report.tables import GROUP, Tables
+from peftsweep.results import atomic_write_text
+
+DASH = "–"
+SECTIONS = {
+    "selection": "Selection: best hyper-parameters on validation (mean over seeds)",
+    "test": "Test at the selected hyper-parameters",
+    "per_seed": "Per seed at the selected hyper-parameters",
+    "gaps": "Gaps: failed, diverged and unusable results",
+}
+TEXT_COLUMNS = {"model", "data", "strategy", "init", "status", "trial", "error", "path"}
+
+
+def _missing(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def fmt_metric(value) -> str:
+    return DASH if _missing(value) else f"{float(value):.4f}"
+
+
+def fmt_count(value) -> str:
+    return DASH if _missing(value) else f"{round(float(value)):,}"
+
+
+def fmt_percent(value) -> str:
+    return DASH if _missing(value) else f"{float(value):.4g}"
+
+
+def fmt_lr(value) -> str:
+    """3e-4 rather than 0.0003: learning rates are read as powers of ten."""
+    if _missing(value):
+        return DASH
+    value = float(value)
+    if value == 0 or abs(value) >= 1e-2:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def fmt_init(value) -> str:
+    if _missing(value):
+        return DASH
+    return "pretrained" if bool(value) else "random"
+
+
+def fmt_mean_std(mean, std, seeds) -> str:
+    """Mean ± sample std; a single seed has no spread to show."""
+    if _missing(mean):
+        return DASH
+    spread = DASH if _missing(std) or (seeds is not None and seeds < 2) else f"{std:.4f}"
+    return f"{mean:.4f} ± {spread}"
+
+
+def _keys(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[["model", "data", "strategy"]].astype(object).map(
+        lambda v: DASH if _missing(v) else str(v)
+    )
+    out["init"] = frame["pretrained"].map(fmt_init)
+    return out
+
+
+def _hparams(out: pd.DataFrame, frame: pd.DataFrame) -> None:
+    out["learning rate"] = frame["lr"].map(fmt_lr)
+    out["batch size"] = frame["batch_size"].map(fmt_count)
+
+
+def _by_metric(out: pd.DataFrame, frame: pd.DataFrame, column: str, label: str) -> None:
+    """One display column per metric name, since groups may be selected on different metrics."""
+    for metric in dict.fromkeys(frame["metric"]):
+        values = frame[column].where(frame["metric"] == metric)
+        out[f"{label} {metric}"] = values.map(fmt_metric)
+
+
+def display_selection(frame: pd.DataFrame) -> pd.DataFrame:
+    out = _keys(frame)
+    _by_metric(out, frame, "val_mean", "validation")
+    _hparams(out, frame)
+    out["seeds"] = frame["seeds"].map(fmt_count)
+    return out
+
+
+def display_test(frame: pd.DataFrame) -> pd.DataFrame:
+    out = _keys(frame)
+    _hparams(out, frame)
+    out["trainable params"] = frame["params_trainable"].map(fmt_count)
+    out["% of total"] = frame["trainable_percent"].map(fmt_percent)
+    for column in frame.columns:
+        if column.startswith("test/") and column.endswith(" mean"):
+            key = column[len("test/"):-len(" mean")]
+            cells = zip(frame[column], frame[f"test/{key} std"], frame["seeds"], strict=True)
+            out[f"test {key}"] = [fmt_mean_std(m, s, n) for m, s, n in cells]
+    out["seeds"] = frame["seeds"].map(fmt_count)
+    return out
+
+
+def display_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = _keys(frame)
+    _hparams(out, frame)
+    out["seed"] = frame["seed"].map(fmt_count)
+    _by_metric(out, frame, "val", "best validation")
+    out["best step"] = frame["best_step"].map(fmt_count)
+    _by_metric(out, frame, "test", "test")
+    return out
+
+
+def _trial_label(row: pd.Series) -> str:
+    if all(_missing(row[key]) for key in GROUP):
+        return DASH
+    parts = [str(row[key]) for key in ("model", "data", "strategy") if not _missing(row[key])]
+    label = "/".join(parts)
+    if not _missing(row["pretrained"]):
+        label += f" ({fmt_init(row['pretrained'])})"
+    hparams = f"lr={fmt_lr(row['lr'])} bs={fmt_count(row['batch_size'])}"
+    return f"{label} {hparams} seed={fmt_count(row['seed'])}"
+
+
+def _short(text, limit: int = 120) -> str:
+    if _missing(text):
+        return DASH
+    line = str(text).strip().splitlines()[0] if str(text).strip() else DASH
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _without_prefix(error, path) -> str | None:
+    """read_result's reasons start with the file's path, which the path column already shows."""
+    if _missing(error) or _missing(path):
+        return error
+    return str(error).removeprefix(f"{path}: ")
+
+
+def display_gaps(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "status": frame["status"].astype(object),
+        "trial": [_trial_label(row) for _, row in frame.iterrows()],
+        "step": frame["step"].map(fmt_count),
+        "error": [_short(_without_prefix(e, p)) for e, p in zip(frame["error"], frame["path"],
+                                                                  strict=True)],
+        "path": frame["path"].astype(object),
+    }, columns=["status", "trial", "step", "error", "path"])
+
+
+DISPLAY = {
+    "selection": display_selection,
+    "test": display_test,
+    "per_seed": display_per_seed,
+    "gaps": display_gaps,
+}
+
+
+def display(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The formatted (all-string) view of one numeric table."""
+    if frame.empty:
+        return pd.DataFrame()
+    return DISPLAY[name](frame).reset_index(drop=True)
+
+
+def _align(view: pd.DataFrame, left: str, right: str) -> list[str]:
+    return [left if column in TEXT_COLUMNS else right for column in view.columns]
+
+
+def to_markdown(view: pd.DataFrame) -> str:
+    # The cells are already formatted; number parsing would turn "3e-4" back into 0.0003.
+    if view.empty:
+        return "_(none)_"
+    align = _align(view, "left", "right")
+    return view.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def to_latex(view: pd.DataFrame) -> str:
+    """A booktabs table; cells are escaped, ± and – become their LaTeX spellings."""
+    if view.empty:
+        return "% no rows\n"
+    align = "".join(_align(view, "l", "r"))
+    styler = view.style.hide(axis="index").format(escape="latex")
+    styler = styler.format_index(escape="latex", axis=1)
+    text = styler.to_latex(hrules=True, column_format=align)
+    return text.replace("±", r"$\pm$").replace(DASH, "--").replace("…", r"\ldots{}")
+
+
+def markdown_report(tables: Tables) -> str:
+    """All tables under level-2 headings, as printed to the terminal and saved as report.md."""
+    parts = []
+    for name, heading in SECTIONS.items():
+        parts.append(f"## {heading}\n\n{to_markdown(display(name, getattr(tables, name)))}\n")
+    return "\n".join(parts)
+
+
+def write_tables(tables: Tables, out_dir: Path, trials: pd.DataFrame | None = None) -> list[Path]:
+    """CSV (raw numbers) and LaTeX (formatted) per table, plus report.md; returns the paths."""
+    out_dir = Path(out_dir)
+    written = []
+    for name in SECTIONS:
+        frame = getattr(tables, name)
+        written.append(_write(out_dir / f"{name}.csv", frame.to_csv(index=False)))
+        written.append(_write(out_dir / f"{name}.tex", to_latex(display(name, frame))))
+    written.append(_write(out_dir / "grid.csv", tables.grid.to_csv(index=False)))
+    if trials is not None:
+        written.append(_write(out_dir / "trials.csv", trials.to_csv(index=False)))
+    written.append(_write(out_dir / "report.md", markdown_report(tables)))
+    return written
+
+
+def _write(path: Path, text: str) -> Path:
+    atomic_write_text(path, text)
+    # The atomic writer's temp file is private (0600); a report is meant to be shared.
+    path.chmod(0o644)
+    return path

@@ -1,0 +1,177 @@
+"""The numbers behind each report table, as plain numeric DataFrames.
+
+Selection follows the usual protocol: hyper-parameters are chosen on the
+validation metric (mean over seeds), and only then are test numbers read, at the
+chosen hyper-parameters. Formatting for humans lives in :mod:`.render`; the
+frames here are what the CSV files hold.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from peftsweep.report.collect import Collection
+
+GROUP = ["model", "data", "strategy", "pretrained"]
+HPARAMS = ["lr", "batch_size"]
+# Means that differ only by float noise (0.85+0.87 vs 0.86+0.86) count as a tie.
+TIE_DECIMALS = 10
+
+
+class Tables(NamedTuple):
+    grid: pd.DataFrame
+    selection: pd.DataFrame
+    test: pd.DataFrame
+    per_seed: pd.DataFrame
+    gaps: pd.DataFrame
+
+
+def build_tables(collection: Collection) -> Tables:
+    grid = hp_grid(collection)
+    selection = selection_table(grid)
+    return Tables(
+        grid=grid,
+        selection=selection,
+        test=evaluation_table(collection, selection),
+        per_seed=per_seed_table(collection, selection),
+        gaps=gaps_table(collection),
+    )
+
+
+def _groups(frame: pd.DataFrame, keys: list[str]):
+    # sort=False keeps the collector's deterministic order and tolerates None keys.
+    return frame.groupby(keys, dropna=False, sort=False)
+
+
+def _key_dict(keys: list[str], values) -> dict[str, Any]:
+    values = values if isinstance(values, tuple) else (values,)
+    return {key: (None if pd.isna(v) else v) for key, v in zip(keys, values, strict=True)}
+
+
+def group_metric(trials: pd.DataFrame) -> tuple[str, str]:
+    """The selection metric of a group: the one its results name (most common, if they differ)."""
+    pairs = Counter(zip(trials["metric"], trials["metric_mode"], strict=True))
+    (name, mode), _ = pairs.most_common(1)[0]
+    return str(name), ("min" if mode == "min" else "max")
+
+
+def hp_grid(collection: Collection) -> pd.DataFrame:
+    """Mean and std of the validation metric over seeds, per group and lr x batch size."""
+    rows = []
+    for key, trials in _groups(collection.ok, GROUP):
+        metric, mode = group_metric(trials)
+        column = f"val/{metric}"
+        for hp, cell in _groups(trials, HPARAMS):
+            values = cell[column].dropna() if column in cell else pd.Series(dtype=float)
+            rows.append({
+                **_key_dict(GROUP, key), **_key_dict(HPARAMS, hp),
+                "metric": metric, "mode": mode,
+                "val_mean": values.mean(), "val_std": values.std(ddof=1), "seeds": len(values),
+            })
+    columns = [*GROUP, *HPARAMS, "metric", "mode", "val_mean", "val_std", "seeds"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _rank(row: pd.Series) -> tuple[float, float, float]:
+    """Sort key: better metric first, then the smaller learning rate, then the smaller batch."""
+    sign = -1.0 if row["mode"] == "max" else 1.0
+    return (sign * round(float(row["val_mean"]), TIE_DECIMALS), row["lr"], row["batch_size"])
+
+
+def selection_table(grid: pd.DataFrame) -> pd.DataFrame:
+    """The best lr x batch size per group, judged on mean validation metric over seeds."""
+    rows = []
+    for _, cells in _groups(grid, GROUP):
+        candidates = [row for _, row in cells.iterrows() if not pd.isna(row["val_mean"])]
+        if not candidates:
+            continue
+        best = min(candidates, key=_rank)
+        rows.append({**best.to_dict(), "combos": len(candidates)})
+    columns = [*grid.columns, "combos"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def selected_trials(collection: Collection, selection: pd.DataFrame):
+    """Yield each selected row with the finished trials run at its hyper-parameters."""
+    ok = collection.ok
+    for _, chosen in selection.iterrows():
+        mask = pd.Series(True, index=ok.index)
+        for key in [*GROUP, *HPARAMS]:
+            mask &= ok[key].isna() if pd.isna(chosen[key]) else ok[key] == chosen[key]
+        yield chosen, ok[mask]
+
+
+def _test_keys(trials: pd.DataFrame, metric: str) -> list[str]:
+    """The test metrics present, the selection metric first (extra ones, e.g. MNLI mismatched)."""
+    keys = [c[len("test/"):] for c in trials.columns if c.startswith("test/")]
+    keys = [k for k in keys if trials[f"test/{k}"].notna().any()]
+    return sorted(keys, key=lambda k: (k != metric, k))
+
+
+def evaluation_table(collection: Collection, selection: pd.DataFrame) -> pd.DataFrame:
+    # Not named test_*: pytest would collect it wherever it is imported into a test module.
+    """Parameters and test metrics (mean, sample std over seeds) at the chosen hyper-parameters."""
+    rows = []
+    for chosen, trials in selected_trials(collection, selection):
+        row = {key: chosen[key] for key in [*GROUP, *HPARAMS, "metric"]}
+        row["params_trainable"] = _typical(trials["params_trainable"])
+        row["params_total"] = _typical(trials["params_total"])
+        row["trainable_percent"] = trials["trainable_percent"].dropna().median()
+        for key in _test_keys(trials, chosen["metric"]):
+            values = trials[f"test/{key}"].dropna()
+            row[f"test/{key} mean"] = values.mean()
+            row[f"test/{key} std"] = values.std(ddof=1)
+        row["seeds"] = len(trials)
+        rows.append(row)
+    base = [*GROUP, *HPARAMS, "metric", "params_trainable", "params_total", "trainable_percent"]
+    if not rows:
+        return pd.DataFrame(columns=[*base, "seeds"])
+    frame = pd.DataFrame(rows)
+    # Test-metric columns differ between groups; put them between the counts and the seeds.
+    extra = [c for c in frame.columns if c not in base and c != "seeds"]
+    return frame[[*base, *extra, "seeds"]]
+
+
+def _typical(values: pd.Series):
+    """Parameter counts do not depend on the seed; the median guards against a stray value."""
+    values = values.dropna()
+    if values.empty:
+        return None
+    median = float(values.median())
+    return int(median) if median.is_integer() else median
+
+
+def per_seed_table(collection: Collection, selection: pd.DataFrame) -> pd.DataFrame:
+    """Each seed at the selected hyper-parameters: best validation, its step, test there."""
+    rows = []
+    for chosen, trials in selected_trials(collection, selection):
+        metric = chosen["metric"]
+        for _, trial in trials.sort_values("seed").iterrows():
+            rows.append({
+                **{key: chosen[key] for key in [*GROUP, *HPARAMS]},
+                "seed": trial["seed"], "metric": metric,
+                "val": trial.get(f"val/{metric}"), "best_step": trial["best_step"],
+                "best_epoch": trial["best_epoch"], "test": trial.get(f"test/{metric}"),
+            })
+    columns = [*GROUP, *HPARAMS, "seed", "metric", "val", "best_step", "best_epoch", "test"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def gaps_table(collection: Collection) -> pd.DataFrame:
+    """Everything missing from the numbers: failed and diverged trials, unusable files."""
+    columns = ["status", *GROUP, *HPARAMS, "seed", "step", "error", "path"]
+    rows = []
+    table = collection.table
+    if not table.empty:
+        for _, trial in table[table["status"] != "ok"].iterrows():
+            rows.append({
+                **{key: trial.get(key) for key in columns[:-3]},
+                "step": trial.get("failed_step"), "error": trial.get("error"),
+                "path": f"{trial['sweep']}/{trial['job_dir']}",
+            })
+    for problem in collection.problems:
+        rows.append({"status": problem.kind, "error": problem.reason, "path": str(problem.path)})
+    return pd.DataFrame(rows, columns=columns)

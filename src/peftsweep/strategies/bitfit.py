@@ -1,0 +1,31 @@
+"""BitFit (Ben Zaken et al., 2022): train only the bias terms.
+
+Biases include LayerNorm biases, the pooler and the classifier bias. The BitFit
+paper also trains the task head; ``train_head=false`` trains biases only, the
+variant whose BERT-tiny count (3,074) appears in the course reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from peftsweep.models.families import Family
+from peftsweep.strategies.common import freeze_all, unfreeze_modules
+
+
+@dataclass(frozen=True)
+class Options:
+    train_head: bool = field(
+        default=True, metadata={"help": "Also train the whole task head (paper setting)."})
+
+
+def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
+    freeze_all(model)
+    for name, param in model.named_parameters():
+        if name.endswith("bias"):
+            param.requires_grad_(True)
+    if options.train_head:
+        unfreeze_modules(model, family.head_modules)
+    return model

@@ -1,0 +1,76 @@
+"""Sweep-level plumbing: unique sweep folders, per-trial job folders, the end summary.
+
+The resolvers are registered on import and cached, so every job of one sweep
+(in this process or, through the pickled config cache, on a Slurm node) sees
+the same sweep folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from peftsweep.results import CorruptResult, atomic_write_json, iter_result_paths, read_result
+
+log = logging.getLogger(__name__)
+LAST_SUMMARY: dict[str, Any] = {}
+
+
+def _sweep_dir(resume: str | None, base: str) -> str:
+    if resume:
+        return str(resume)
+    # Date/time for humans, a random suffix so two sweeps started in one second never collide.
+    now = dt.datetime.now()
+    return f"{base}/{now:%Y-%m-%d}/{now:%H-%M-%S}-{secrets.token_hex(3)}"
+
+
+def _trial_name(*, _root_: DictConfig) -> str:
+    """Job folder name: readable hyper-parameters + the trial identity."""
+    from peftsweep.config import validate
+
+    science = {k: _root_[k] for k in _root_ if k != "hydra"}
+    cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
+    s = cfg.summary()
+    return f"{s['strategy']}_lr{s['lr']:g}_bs{s['batch_size']}_seed{s['seed']}_{cfg.identity()[:8]}"
+
+
+def register_resolvers() -> None:
+    OmegaConf.register_new_resolver("peftsweep_sweep_dir", _sweep_dir, use_cache=True,
+                                    replace=True)
+    OmegaConf.register_new_resolver("peftsweep_trial", _trial_name, replace=True)
+
+
+def summarize(sweep_dir: Path) -> dict[str, Any]:
+    counts = {"ok": 0, "failed": 0, "diverged": 0, "corrupt": 0}
+    problems = []
+    for path in iter_result_paths(sweep_dir):
+        try:
+            result = read_result(path)
+        except CorruptResult as err:
+            counts["corrupt"] += 1
+            problems.append(str(err))
+            continue
+        counts[result["status"]] += 1
+        if result["status"] != "ok":
+            problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
+    return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
+
+
+class SweepSummary(Callback):
+    """Write summary.json at the end of a multirun and remember it for the exit code."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        summary = summarize(sweep_dir)
+        atomic_write_json(sweep_dir / "summary.json", summary)
+        LAST_SUMMARY.clear()
+        LAST_SUMMARY.update(summary)
+
+
+register_resolvers()

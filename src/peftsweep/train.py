@@ -1,0 +1,73 @@
+"""Entry point: ``python train.py [-m] key=value ...``.
+
+The whole sweep is checked first (one line and exit 2 on bad input); then Hydra
+runs one trial per combination; the exit code says whether any trial failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from peftsweep import sweep
+from peftsweep.config import validate
+from peftsweep.errors import UserError
+from peftsweep.preflight import check_sweep
+from peftsweep.trial import run_trial
+
+CONF_DIR = Path(os.environ.get("PEFTSWEEP_CONF", Path(__file__).resolve().parents[2] / "conf"))
+LAST_STATUS: dict[str, str] = {}
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> str:
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    job_dir = Path(HydraConfig.get().runtime.output_dir)
+    result = run_trial(validate(cfg), job_dir)
+    status = result["status"] if result else "skipped"
+    LAST_STATUS["status"] = status
+    logging.getLogger(__name__).info("trial %s: %s (%s)", job_dir.name, status,
+                                     (result or {}).get("error") or "no error")
+    return status
+
+
+def _split_argv(argv: list[str]) -> tuple[list[str], bool]:
+    multirun = any(a in ("-m", "--multirun") for a in argv)
+    overrides = [a for a in argv if not a.startswith("-")]
+    return overrides, multirun
+
+
+def cli(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    overrides, multirun = _split_argv(argv)
+    hydra_flags = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version"}
+    if not hydra_flags & set(argv):
+        try:
+            configs = check_sweep(overrides, multirun, CONF_DIR)
+        except UserError as err:
+            print(f"peftsweep: error: {err}", file=sys.stderr)
+            return 2
+        print(f"peftsweep: {len(configs)} trial(s) checked", file=sys.stderr)
+    sys.argv = [sys.argv[0], *argv]
+    main()
+    return _exit_code(multirun)
+
+
+def _exit_code(multirun: bool) -> int:
+    if multirun and sweep.LAST_SUMMARY:
+        counts = sweep.LAST_SUMMARY["counts"]
+        bad = counts["failed"] + counts["diverged"] + counts["corrupt"]
+        print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
+              f"{counts['failed']} failed, {counts['diverged']} diverged", file=sys.stderr)
+        return 1 if bad else 0
+    return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1

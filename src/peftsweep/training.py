@@ -1,0 +1,93 @@
+"""The Lightning Trainer of a trial: precision, loggers, checkpoints, resume, timing."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+from pytorch_lightning.trainer.states import TrainerFn
+
+from peftsweep import runtime
+from peftsweep.config import TrialConfig
+
+CHECKPOINT_DIR = "checkpoints"
+
+
+class PhaseTimer(Callback):
+    """Seconds spent in training steps vs validation, for samples/s and overhead."""
+
+    def __init__(self):
+        self.train_s = 0.0
+        self.val_s = 0.0
+        self.first_epoch: int | None = None
+        self._mark = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if self.first_epoch is None:
+            self.first_epoch = trainer.current_epoch
+        self._mark = time.perf_counter()
+
+    def on_validation_start(self, trainer, pl_module):
+        if trainer.state.fn == TrainerFn.FITTING:
+            self.train_s += time.perf_counter() - self._mark
+        self._val_mark = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        self.val_s += time.perf_counter() - self._val_mark
+        self._mark = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.train_s += time.perf_counter() - self._mark
+        self._mark = time.perf_counter()
+
+
+def _loggers(cfg: TrialConfig, job_dir: Path) -> list:
+    loggers = []
+    if cfg.logger.get("tensorboard", True):
+        loggers.append(TensorBoardLogger(str(job_dir), name="tensorboard", version=""))
+    if cfg.logger.get("csv", True):
+        loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
+    return loggers
+
+
+def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
+                  timer: PhaseTimer) -> tuple[pl.Trainer, ModelCheckpoint]:
+    best = ModelCheckpoint(dirpath=str(job_dir / CHECKPOINT_DIR), filename="best",
+                           monitor=f"val/{metric}", mode="max", save_top_k=1, save_last=True,
+                           enable_version_counter=False)
+    on_gpu = runtime.use_gpu(cfg)
+    trainer = pl.Trainer(
+        default_root_dir=str(job_dir),
+        max_epochs=cfg.epochs,
+        accelerator="gpu" if on_gpu else "cpu",
+        devices=cfg.trainer.devices if on_gpu else 1,
+        precision=runtime.precision(cfg),
+        gradient_clip_val=cfg.trainer.gradient_clip_val,
+        accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
+        val_check_interval=cfg.trainer.val_check_interval,
+        log_every_n_steps=cfg.trainer.log_every_n_steps,
+        logger=_loggers(cfg, job_dir) or False,
+        callbacks=[best, timer],
+        enable_progress_bar=cfg.trainer.enable_progress_bar,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=not on_gpu,
+    )
+    return trainer, best
+
+
+def resume_checkpoint(job_dir: Path) -> str | None:
+    """The last checkpoint of an interrupted run, if it can be read; else start fresh."""
+    last = Path(job_dir) / CHECKPOINT_DIR / "last.ckpt"
+    if not last.exists():
+        return None
+    try:
+        torch.load(last, map_location="cpu", weights_only=False)
+    except Exception:  # noqa: BLE001 - a torn write from a killed process
+        last.unlink(missing_ok=True)
+        return None
+    return str(last)

@@ -1,0 +1,132 @@
+"""One trial: build, fit, test at the best checkpoint, write result.json.
+
+A trial whose identity already has an ok result in its job folder is skipped;
+an unfinished one resumes from its last checkpoint; a failed or diverged one is
+recorded as such (with the error and step) instead of stopping the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from filelock import FileLock, Timeout
+
+from peftsweep import runtime
+from peftsweep.config import TrialConfig
+from peftsweep.data.datamodule import ClassificationDataModule
+from peftsweep.data.sources import task_spec
+from peftsweep.data.splits import test_split_note
+from peftsweep.errors import UserError
+from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.models.families import FAMILIES
+from peftsweep.models.module import Diverged, SequenceClassifier
+from peftsweep.params import count_parameters
+from peftsweep.results import find_ok_result, write_result
+from peftsweep.strategies import apply_strategy
+from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
+    """Run (or skip) one trial; return its result, or None if another process holds it."""
+    job_dir = Path(job_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    identity = cfg.identity()
+    done = find_ok_result(job_dir, identity)
+    if done is not None:
+        log.info("trial %s already finished in %s: skipped", identity, job_dir)
+        return done
+    try:
+        with FileLock(str(job_dir / ".trial.lock"), timeout=0):
+            return _run_locked(cfg, job_dir, identity)
+    except Timeout:
+        log.warning("trial %s is running in another process: skipped", identity)
+        return None
+
+
+def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any]:
+    started = time.time()
+    runtime.configure(cfg)
+    base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
+            "runtime": runtime.describe(cfg), "versions": runtime.versions()}
+    module = None
+    try:
+        outcome = _fit_and_test(cfg, job_dir, started)
+        result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
+    except Diverged as err:
+        result = {**base, "status": "diverged", "error": str(err), "failed_step": err.step}
+    except UserError as err:
+        result = {**base, "status": "failed", "error": str(err), "failed_step": None}
+    except Exception as err:  # noqa: BLE001 - one bad trial must not stop the sweep
+        log.exception("trial %s failed", identity)
+        step = getattr(module, "global_step", None)
+        result = {**base, "status": "failed", "error": f"{type(err).__name__}: {err}",
+                  "failed_step": step}
+    result["timing"] = {**result.get("timing", {}), "wall_s": round(time.time() - started, 3)}
+    result["finished_at"] = runtime.utc_now()
+    if result["status"] != "ok":
+        # A failed trial restarts from scratch next time: its checkpoints led here.
+        shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
+    write_result(job_dir, result)
+    return result
+
+
+def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float) -> dict[str, Any]:
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    spec = task_spec(cfg.data)
+    tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
+    on_gpu = runtime.use_gpu(cfg)
+    datamodule = ClassificationDataModule(cfg, tokenizer, pad_to_multiple_of=8 if on_gpu else None)
+    datamodule.setup()
+    family = FAMILIES[cfg.model.family]
+    model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
+                           cfg.strategy, family)
+    params = count_parameters(model)
+    module = SequenceClassifier(model, spec, cfg.lr, cfg.trainer.weight_decay,
+                                cfg.trainer.warmup_steps, cfg.trainer.warmup_ratio,
+                                cfg.trainer.fused_adamw, cfg.trainer.log_every_n_steps)
+    module.set_test_splits(datamodule.test_split_names)
+    timer = PhaseTimer()
+    trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
+    setup_s = time.time() - started
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_checkpoint(job_dir))
+    history = list(module.history)
+    best = _best(history, spec.main_metric)
+    eval_started = time.time()
+    trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
+                 verbose=False)
+    if not cfg.trainer.keep_checkpoint:
+        shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
+    samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
+    return {
+        "metric": {"name": spec.main_metric, "mode": "max"},
+        "best": best,
+        "test": dict(module.test_results),
+        "test_split": test_split_note(cfg.data, spec),
+        "history": history,
+        "params": params,
+        "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
+                   "eval_s": round(timer.val_s + time.time() - eval_started, 3),
+                   "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},
+    }
+
+
+def _best(history: list[dict], metric: str) -> dict[str, Any]:
+    """The first evaluation with the highest metric, as ModelCheckpoint chooses it."""
+    key = f"validation/{metric}"
+    if not history:
+        raise RuntimeError("no validation ran: nothing to select the best checkpoint from")
+    best = max(history, key=lambda entry: (_finite_or_low(entry[key]), -entry["step"]))
+    return {"step": best["step"], "epoch": best["epoch"],
+            "validation": {k.split("/", 1)[1]: v for k, v in best.items() if "/" in k}}
+
+
+def _finite_or_low(value: float) -> float:
+    return value if math.isfinite(value) else -math.inf

@@ -1,0 +1,422 @@
+"""A throwaway one-node Slurm cluster on localhost, for tests that need real ``sbatch``.
+
+Requirements (Debian 12): ``apt-get install -y slurm-wlm munge`` (Slurm 22.05, MUNGE 0.5.15),
+and running as root: the daemons run as root (``SlurmUser=root``) so that no ``slurm``
+account, ``/etc/slurm`` or ``/run/munge`` is needed. Nothing outside the work folder is
+touched, except the MUNGE socket, which may get its own ``/tmp/munge-*`` folder (see below).
+
+Findings that shaped this module:
+
+* munged refuses a socket unless every folder above it is executable by all; pytest's
+  ``/tmp/pytest-of-root`` is 0700, so the socket goes to a fresh 0755 folder under /tmp when
+  the work folder is not world-traversable. Key, pid, log and seed files stay in the work folder.
+* Clients (sbatch, squeue, scontrol, sinfo) find the cluster only through ``SLURM_CONF``; the
+  conf's ``AuthInfo=socket=...`` points them, and the daemons, at the private munged.
+* ``AuthInfo=cred_expire`` also sets how long a requeued job waits before it may start again
+  (default 120 s, minimum 5 s). It is 10 s here so requeue tests stay short.
+* Submitted jobs need no special environment: sbatch's default ``--export=ALL`` hands the
+  submitter's environment (``SLURM_CONF``, ``PATH``, ``VIRTUAL_ENV``...) to the job, and Slurm
+  sets ``SLURM_CONF`` in the job itself. hydra-submitit-launcher jobs run ``sys.executable``
+  of the submitting process (the venv's python) by absolute path, so the venv need not be on
+  ``PATH``; only the submitting process must see ``SLURM_CONF`` (``cluster.env``), because
+  submitit calls ``sbatch``/``sacct``/``squeue`` from it. Without accounting ``sacct`` fails;
+  submitit then falls back to ``squeue`` and the job's result pickle, which is enough.
+* Requests must fit the node: a job asking for more CPUs (``cpus_per_task``) or memory
+  (``mem_gb``) than the node has is refused at submission ("Requested node configuration is
+  not available"), so tests override the launcher's defaults to 1 CPU and ~1 GB.
+* Start-up (munged, slurmctld, slurmd, node idle) takes about 2-3 s here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+REQUIRED_BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")
+CRED_EXPIRE_S = 10
+# Unix socket paths are limited to 108 bytes; keep a margin for munged's ".lock" suffix.
+MAX_SOCKET_PATH = 90
+
+
+def is_slurm_available() -> tuple[bool, str]:
+    """Whether this machine can run `LocalSlurmCluster`, and if not, why."""
+    missing = [name for name in REQUIRED_BINARIES if _which(name) is None]
+    if missing:
+        return False, (f"Slurm/MUNGE binaries not found: {', '.join(missing)} "
+                       "(apt-get install -y slurm-wlm munge)")
+    if os.geteuid() != 0:
+        return False, "a local Slurm cluster needs root (daemons run as SlurmUser=root)"
+    return True, "ok"
+
+
+def _which(name: str) -> str | None:
+    # The daemons live in /usr/sbin, which is often not on a non-login PATH.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    return shutil.which(name, path=search)
+
+
+def _free_port() -> int:
+    # Good enough: the port is released right away, but the daemons bind it within seconds.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _total_memory_mb() -> int:
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    return 1024
+
+
+def _world_traversable(path: Path) -> bool:
+    """True when every folder from / down to `path` is executable by all (munged's rule)."""
+    path = path.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _pid_alive(pid: int) -> bool:
+    # A daemon re-parented to a process that does not reap it stays a zombie: count it as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log file)"
+
+
+class LocalSlurmCluster:
+    """A one-node Slurm cluster whose files all live under ``workdir``.
+
+    Use as a context manager, or call `start` and `stop`. Clients must run with `env`
+    (which sets ``SLURM_CONF``); the helpers here do that for you.
+    """
+
+    def __init__(self, workdir: Path, *, start_timeout: float = 60.0) -> None:
+        self.root = Path(workdir).resolve() / "slurm-cluster"
+        self.start_timeout = start_timeout
+        self.nodename = socket.gethostname().split(".")[0]
+        self.partition = "debug"
+        self.conf = self.root / "etc" / "slurm.conf"
+        self.logs = self.root / "log"
+        self.run_dir = self.root / "run"
+        self.munge_dir = self.root / "munge"
+        self.socket_dir = self.munge_dir
+        self._own_socket_dir = False
+        self._started: list[str] = []
+
+    # ----- paths -------------------------------------------------------------------------
+
+    @property
+    def munge_socket(self) -> Path:
+        return self.socket_dir / "munge.sock"
+
+    def pid_file(self, daemon: str) -> Path:
+        return self.run_dir / f"{daemon}.pid"
+
+    def log_file(self, daemon: str) -> Path:
+        return self.logs / f"{daemon}.log"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for Slurm clients and for anything that submits jobs (e.g. submitit)."""
+        env = dict(os.environ)
+        env["SLURM_CONF"] = str(self.conf)
+        # Client tools are in /usr/bin, but scontrol & co. may be looked up next to the daemons.
+        env["PATH"] = os.pathsep.join([env.get("PATH", ""), "/usr/sbin", "/sbin"])
+        # An outer Slurm job's variables would redirect or confuse nested submissions.
+        for key in [k for k in env if k.startswith(("SLURM_JOB", "SBATCH_", "SQUEUE_"))]:
+            del env[key]
+        return env
+
+    # ----- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> LocalSlurmCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalSlurmCluster:
+        ok, reason = is_slurm_available()
+        if not ok:
+            raise RuntimeError(reason)
+        try:
+            self._make_folders()
+            self._start_munged()
+            self._write_conf()
+            # -c: a fresh state folder, nothing to recover; -N: our node, whatever the FQDN.
+            self._start_daemon("slurmctld", ["-c"])
+            self._start_daemon("slurmd", ["-N", self.nodename])
+            self._wait_for_idle_node()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, *, remove_files: bool = True) -> None:
+        """Cancel our jobs, stop the daemons we started (newest first), remove our files."""
+        if "slurmctld" in self._started and "slurmd" in self._started:
+            self._cancel_all_jobs()
+        for daemon in reversed(self._started):
+            self._stop_daemon(daemon)
+        self._started.clear()
+        if remove_files:
+            shutil.rmtree(self.root, ignore_errors=True)
+            if self._own_socket_dir:
+                shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    def _make_folders(self) -> None:
+        for folder in (self.conf.parent, self.logs, self.run_dir, self.root / "state",
+                       self.root / "spool"):
+            folder.mkdir(parents=True, exist_ok=True)
+        # munged insists on a key folder nobody else can write to, and a world-traversable
+        # socket folder (all the way up).
+        self.munge_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.munge_dir.chmod(0o755)
+        if not _world_traversable(self.munge_dir) or len(str(self.munge_dir)) > MAX_SOCKET_PATH:
+            self.socket_dir = Path(tempfile.mkdtemp(prefix="munge-", dir="/tmp"))
+            self.socket_dir.chmod(0o755)
+            self._own_socket_dir = True
+
+    def _start_munged(self) -> None:
+        key = self.munge_dir / "munge.key"
+        if not key.exists():
+            # Same as `dd if=/dev/urandom bs=1 count=1024`: munged wants >= 32 random bytes.
+            key.write_bytes(os.urandom(1024))
+        key.chmod(0o400)
+        self._start_daemon("munged", [
+            f"--socket={self.munge_socket}",
+            f"--key-file={key}",
+            f"--pid-file={self.pid_file('munged')}",
+            f"--log-file={self.log_file('munged')}",
+            f"--seed-file={self.munge_dir / 'munged.seed'}",
+        ])
+
+    def _write_conf(self) -> None:
+        self.conf.write_text(self._conf_text(_free_port(), _free_port()))
+
+    def _conf_text(self, ctld_port: int, slurmd_port: int) -> str:
+        cpus = len(os.sched_getaffinity(0))
+        # Below the real total, so slurmd never drains the node for "Low RealMemory".
+        memory_mb = max(int(_total_memory_mb() * 0.9), 256)
+        settings = {
+            "ClusterName": "peftsweep-test",
+            "SlurmctldHost": "localhost",
+            "SlurmctldPort": ctld_port,
+            "SlurmdPort": slurmd_port,
+            "SlurmUser": "root",
+            "SlurmdUser": "root",
+            "AuthType": "auth/munge",
+            "CredType": "cred/munge",
+            "AuthInfo": f"socket={self.munge_socket},cred_expire={CRED_EXPIRE_S}",
+            "ProctrackType": "proctrack/linuxproc",
+            "TaskPlugin": "task/none",
+            "JobContainerType": "job_container/none",
+            "SwitchType": "switch/none",
+            "MpiDefault": "none",
+            "SelectType": "select/cons_tres",
+            "SelectTypeParameters": "CR_CPU",
+            "SchedulerType": "sched/backfill",
+            # Tests wait on the scheduler: start jobs at submission, and retry pending ones
+            # (e.g. requeued jobs whose begin time passed) every second, not every 30-60 s.
+            "SchedulerParameters": "batch_sched_delay=0,sched_interval=1,bf_interval=1",
+            "AccountingStorageType": "accounting_storage/none",
+            "JobAcctGatherType": "jobacct_gather/none",
+            "JobCompType": "jobcomp/none",
+            "JobRequeue": 1,
+            "ReturnToService": 2,
+            "MailProg": "/bin/true",
+            # Quick turnaround for tests: short kill grace time, no waiting on step teardown.
+            "KillWait": 5,
+            "InactiveLimit": 0,
+            "MinJobAge": 300,
+            "StateSaveLocation": self.root / "state",
+            "SlurmdSpoolDir": self.root / "spool",
+            "SlurmctldPidFile": self.pid_file("slurmctld"),
+            "SlurmdPidFile": self.pid_file("slurmd"),
+            "SlurmctldLogFile": self.log_file("slurmctld"),
+            "SlurmdLogFile": self.log_file("slurmd"),
+            "SlurmctldDebug": "info",
+            "SlurmdDebug": "info",
+        }
+        lines = [f"{key}={value}" for key, value in settings.items()]
+        lines.append(f"NodeName={self.nodename} NodeAddr=127.0.0.1 CPUs={cpus} "
+                     f"RealMemory={memory_mb} State=UNKNOWN")
+        lines.append(f"PartitionName={self.partition} Nodes={self.nodename} Default=YES "
+                     "MaxTime=INFINITE State=UP")
+        return "\n".join(lines) + "\n"
+
+    # ----- daemons -----------------------------------------------------------------------
+
+    def _daemon_args(self, daemon: str) -> list[str]:
+        return [] if daemon == "munged" else ["-f", str(self.conf)]
+
+    def _start_daemon(self, daemon: str, extra: Sequence[str]) -> None:
+        pid_file = self.pid_file(daemon)
+        pid_file.unlink(missing_ok=True)
+        cmd = [_which(daemon) or daemon, *self._daemon_args(daemon), *extra]
+        # The daemons fork into the background; the parent exits once they are set up.
+        # New session: a Ctrl-C to pytest must not reach them before stop() can run.
+        result = subprocess.run(cmd, env=self.env, stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60,
+                                start_new_session=True)
+        # Record it before checking: a daemon that wrote its pid file must be stopped later.
+        self._started.append(daemon)
+        if result.returncode != 0:
+            raise RuntimeError(f"{daemon} failed to start (rc={result.returncode}):\n"
+                               f"{result.stdout}{result.stderr}\n{self.log_tails()}")
+        self._wait_for_pid_file(daemon)
+
+    def _wait_for_pid_file(self, daemon: str, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid = self._read_pid(daemon)
+            if pid is not None:
+                return pid
+            time.sleep(0.1)
+        raise RuntimeError(f"{daemon} wrote no pid file within {timeout:.0f} s\n"
+                           f"{self.log_tails()}")
+
+    def _read_pid(self, daemon: str) -> int | None:
+        try:
+            return int(self.pid_file(daemon).read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _is_ours(self, daemon: str, pid: int) -> bool:
+        """Guards against pid reuse: the process must be `daemon` started with our files."""
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        marker = str(self.munge_socket if daemon == "munged" else self.conf).encode()
+        return bool(argv) and argv[0].endswith(daemon.encode()) and any(
+            marker in arg for arg in argv)
+
+    def _stop_daemon(self, daemon: str, timeout: float = 15.0) -> None:
+        pid = self._read_pid(daemon)
+        if pid is None or not self._is_ours(daemon, pid):
+            return
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+    def _cancel_all_jobs(self) -> None:
+        # slurmstepd and job processes outlive slurmd; cancelling lets slurmd reap them first.
+        self.run(["scancel", f"--partition={self.partition}"], check=False)
+        try:
+            self.wait_for_jobs(timeout=30)
+        except TimeoutError:
+            pass
+
+    def _wait_for_idle_node(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        state = ""
+        while time.monotonic() < deadline:
+            result = self.run(["sinfo", "-h", "-N", "-o", "%T"], check=False)
+            state = result.stdout.strip()
+            if result.returncode == 0 and state == "idle":
+                return
+            time.sleep(0.25)
+        raise RuntimeError(f"node {self.nodename} not idle after {self.start_timeout:.0f} s "
+                           f"(sinfo state: {state or 'none'})\n{self.log_tails()}")
+
+    def log_tails(self, lines: int = 30) -> str:
+        """The end of each daemon's log, for error messages."""
+        return "\n".join(f"--- {daemon} log ---\n{_tail(self.log_file(daemon), lines)}"
+                         for daemon in ("munged", "slurmctld", "slurmd"))
+
+    # ----- clients -----------------------------------------------------------------------
+
+    def run(self, cmd: Sequence[str], *, check: bool = True, cwd: Path | None = None,
+            timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+        """Run a Slurm client command against this cluster."""
+        result = subprocess.run(list(cmd), env=self.env, cwd=cwd, capture_output=True,
+                                text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed (rc={result.returncode}):\n"
+                               f"{result.stdout}{result.stderr}")
+        return result
+
+    def sbatch(self, *args: str | Path, script: Path | None = None, wrap: str | None = None,
+               cwd: Path | None = None) -> int:
+        """Submit a job (a script file, or a ``--wrap`` command) and return its id."""
+        cmd = ["sbatch", "--parsable", *map(str, args)]
+        if wrap is not None:
+            cmd.append(f"--wrap={wrap}")
+        if script is not None:
+            cmd.append(str(script))
+        # --parsable prints "<jobid>" or "<jobid>;<cluster>".
+        return int(self.run(cmd, cwd=cwd).stdout.strip().split(";")[0])
+
+    def squeue(self, *args: str) -> str:
+        return self.run(["squeue", *args]).stdout
+
+    def scontrol(self, *args: str) -> str:
+        return self.run(["scontrol", *args]).stdout
+
+    def queued_job_ids(self) -> set[int]:
+        """Ids of jobs squeue still lists (pending, running, completing...)."""
+        out = self.squeue("-h", "-o", "%i")
+        # Array jobs show as "<id>_<task>" or "<id>_[1-3]"; the base id is what callers hold.
+        return {int(line.split("_")[0]) for line in out.split()}
+
+    def job_state(self, job_id: int) -> str:
+        """The job's state (e.g. RUNNING, COMPLETED), as long as slurmctld remembers it."""
+        out = self.scontrol("show", "job", "-o", str(job_id))
+        for field in out.split():
+            if field.startswith("JobState="):
+                return field.split("=", 1)[1]
+        raise RuntimeError(f"no JobState for job {job_id}: {out}")
+
+    def job_field(self, job_id: int, name: str) -> str:
+        """One ``Key=Value`` field of ``scontrol show job`` (e.g. Restarts, ExitCode)."""
+        for field in self.scontrol("show", "job", "-o", str(job_id)).split():
+            if field.startswith(f"{name}="):
+                return field.split("=", 1)[1]
+        raise KeyError(name)
+
+    def wait_for_jobs(self, timeout: float = 60.0, job_ids: Sequence[int] | None = None,
+                      poll: float = 0.5) -> None:
+        """Wait until squeue lists none of `job_ids` (all jobs when None)."""
+        wanted = None if job_ids is None else set(job_ids)
+        deadline = time.monotonic() + timeout
+        while True:
+            queued = self.queued_job_ids()
+            left = queued if wanted is None else queued & wanted
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"jobs {sorted(left)} still queued after {timeout:.0f} s:\n"
+                                   f"{self.squeue()}\n{self.log_tails()}")
+            time.sleep(poll)
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSlurmCluster]:
+    """A running one-node cluster shared by the whole session; skips when Slurm is missing."""
+    ok, reason = is_slurm_available()
+    if not ok:
+        pytest.skip(f"no local Slurm cluster: {reason}")
+    with LocalSlurmCluster(tmp_path_factory.mktemp("slurm")) as cluster:
+        yield cluster
