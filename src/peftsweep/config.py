@@ -114,10 +114,12 @@ class TrialConfig:
 
     def summary(self) -> dict[str, Any]:
         """The flat keys reports group and sort by."""
+        from peftsweep.strategies import strategy_label
+
         return {
             "model": self.model.name,
             "data": self.data.name,
-            "strategy": self.strategy["name"],
+            "strategy": strategy_label(self.strategy),
             "lr": self.lr,
             "batch_size": self.batch_size,
             "seed": self.seed,

@@ -37,7 +37,8 @@ def _trial_name(*, _root_: DictConfig) -> str:
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
     s = cfg.summary()
-    return f"{s['strategy']}_lr{s['lr']:g}_bs{s['batch_size']}_seed{s['seed']}_{cfg.identity()[:8]}"
+    strategy = s["strategy"].split("(")[0]
+    return f"{strategy}_lr{s['lr']:g}_bs{s['batch_size']}_seed{s['seed']}_{cfg.identity()[:8]}"
 
 
 def register_resolvers() -> None:

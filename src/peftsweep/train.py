@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import hydra
@@ -27,11 +28,7 @@ LAST_STATUS: dict[str, str] = {}
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> str:
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    import transformers
-
-    transformers.logging.set_verbosity_error()
+    _quiet_libraries()
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_trial(validate(cfg), job_dir)
     status = result["status"] if result else "skipped"
@@ -39,6 +36,18 @@ def main(cfg: DictConfig) -> str:
     logging.getLogger(__name__).info("trial %s: %s (%s)", job_dir.name, status,
                                      (result or {}).get("error") or "no error")
     return status
+
+
+def _quiet_libraries() -> None:
+    """Keep trial logs to what a user acts on."""
+    import transformers
+
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    transformers.logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
 def _split_argv(argv: list[str]) -> tuple[list[str], bool]:

@@ -8,7 +8,8 @@ from peftsweep.strategies.registry import (
     STRATEGIES,
     apply_strategy,
     check_strategy_fits,
+    strategy_label,
     validate_strategy,
 )
 
-__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "validate_strategy"]
+__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "strategy_label", "validate_strategy"]

@@ -60,6 +60,15 @@ def validate_strategy(raw: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, **dataclasses.asdict(options)}
 
 
+def strategy_label(strategy: dict[str, Any]) -> str:
+    """Name plus the options that differ from their defaults: 'lora(r=2, alpha=8)'."""
+    name, options = _options(strategy)
+    defaults = STRATEGIES[name].options()
+    changed = [f"{f.name}={getattr(options, f.name)}" for f in dataclasses.fields(options)
+               if getattr(options, f.name) != getattr(defaults, f.name)]
+    return f"{name}({', '.join(changed)})" if changed else name
+
+
 def check_strategy_fits(model: nn.Module, strategy: dict[str, Any], family: Family) -> None:
     """Fail early when a strategy names modules that this model does not have."""
     name, options = _options(strategy)
