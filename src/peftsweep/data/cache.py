@@ -29,8 +29,14 @@ CACHE_FORMAT = 1
 
 def tokenizer_fingerprint(tokenizer) -> str:
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    text = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(),
-                                                                    sort_keys=True)
+    if backend is not None:
+        definition = json.loads(backend.to_str())
+        # Truncation and padding are call-time state that each encode call changes.
+        definition.pop("truncation", None)
+        definition.pop("padding", None)
+    else:
+        definition = tokenizer.get_vocab()
+    text = json.dumps(definition, sort_keys=True)
     extra = f"{type(tokenizer).__name__}|{tokenizer.padding_side}|{tokenizer.truncation_side}"
     return hashlib.sha256((text + extra).encode()).hexdigest()
 

@@ -84,6 +84,8 @@ def _load_file(path: Path, data: DataConfig) -> datasets.Dataset:
         loaded = datasets.load_dataset(builder, data_files={"split": str(path)}, split="split",
                                        **kwargs)
     except Exception as err:  # noqa: BLE001 - any parse failure is the file's fault
+        if "corresponds to no data" in str(err):
+            raise DataError(f"data: {path} is empty (no rows)") from err
         raise DataError(f"data: cannot read {path}: {str(err).splitlines()[0]}") from err
     return loaded
 
