@@ -98,7 +98,8 @@ def breakdown(model: nn.Module) -> list[Row]:
     for name, param in model.named_parameters():
         column = 1 if name.endswith("bias") else 0
         sums.setdefault(component_of(name), [0, 0])[column] += param.numel()
-    rows = [Row(c, w, b, w + b) for c, (w, b) in sorted(sums.items(), key=lambda i: component_order(i[0]))]
+    ordered = sorted(sums.items(), key=lambda item: component_order(item[0]))
+    rows = [Row(c, w, b, w + b) for c, (w, b) in ordered]
     total = count_parameters(model)["total"]
     if sum(r.total for r in rows) != total:
         raise AssertionError(f"components sum to {sum(r.total for r in rows)}, model has {total}")

@@ -47,7 +47,8 @@ def expand(overrides: list[str], multirun: bool, conf_dir: Path) -> list[list[st
         return [overrides]
     plain = [o.input_line for o in parsed if not o.is_sweep_override()]
     base = compose("train", overrides=plain, return_hydra_config=True)
-    params = OmegaConf.to_container(base.hydra.sweeper.get("params") or {}, resolve=False)
+    params = base.hydra.sweeper.get("params")
+    params = OmegaConf.to_container(params, resolve=False) if params else {}
     lines = [f"{key}={value}" for key, value in params.items()] + overrides
     return BasicSweeper.split_arguments(parser.parse_overrides(lines), None)[0]
 

@@ -30,8 +30,10 @@ Schema (version 1)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,21 @@ def read_result(path: Path) -> dict[str, Any]:
 
 def iter_result_paths(root: Path) -> Iterator[Path]:
     yield from sorted(Path(root).rglob(RESULT_FILE))
+
+
+def set_aside_corrupt_result(job_dir: Path) -> Path | None:
+    """Rename an unreadable result.json (kept, never deleted) so the trial re-runs."""
+    path = Path(job_dir) / RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        read_result(path)
+        return None
+    except CorruptResult as err:
+        aside = path.with_name(f"{RESULT_FILE}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(path, aside)
+        logging.getLogger(__name__).warning("%s; kept as %s and re-running", err, aside.name)
+        return aside
 
 
 def find_ok_result(job_dir: Path, identity: str) -> dict[str, Any] | None:

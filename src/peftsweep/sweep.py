@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 LAST_SUMMARY: dict[str, Any] = {}
 
 
-def _sweep_dir(resume: str | None, base: str) -> str:
+def _sweep_dir(resume: str | None, base: str = "multirun") -> str:
     if resume:
         return str(resume)
     # Date/time for humans, a random suffix so two sweeps started in one second never collide.

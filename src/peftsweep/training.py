@@ -80,14 +80,14 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
     return trainer, best
 
 
-def resume_checkpoint(job_dir: Path) -> str | None:
-    """The last checkpoint of an interrupted run, if it can be read; else start fresh."""
+def resume_checkpoint(job_dir: Path) -> tuple[str | None, int | None]:
+    """The last checkpoint of an interrupted run and its step, if readable; else start fresh."""
     last = Path(job_dir) / CHECKPOINT_DIR / "last.ckpt"
     if not last.exists():
-        return None
+        return None, None
     try:
-        torch.load(last, map_location="cpu", weights_only=False)
+        state = torch.load(last, map_location="cpu", weights_only=False)
     except Exception:  # noqa: BLE001 - a torn write from a killed process
         last.unlink(missing_ok=True)
-        return None
-    return str(last)
+        return None, None
+    return str(last), int(state.get("global_step", 0))

@@ -27,7 +27,7 @@ from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
-from peftsweep.results import find_ok_result, write_result
+from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.strategies import apply_strategy
 from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
 
@@ -39,6 +39,7 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     identity = cfg.identity()
+    set_aside_corrupt_result(job_dir)
     done = find_ok_result(job_dir, identity)
     if done is not None:
         log.info("trial %s already finished in %s: skipped", identity, job_dir)
@@ -96,7 +97,10 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float) -> dict[str, 
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
     setup_s = time.time() - started
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_checkpoint(job_dir))
+    resume_path, resumed_step = resume_checkpoint(job_dir)
+    if resume_path:
+        log.info("resuming from %s (step %s)", resume_path, resumed_step)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path)
     history = list(module.history)
     best = _best(history, spec.main_metric)
     eval_started = time.time()
@@ -111,6 +115,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float) -> dict[str, 
         "test": dict(module.test_results),
         "test_split": test_split_note(cfg.data, spec),
         "history": history,
+        "resumed_from_step": resumed_step,
         "params": params,
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),

@@ -1,0 +1,82 @@
+"""Bad input: one line naming the key and what is allowed, exit 2, no result written."""
+
+from __future__ import annotations
+
+import pytest
+
+from peftsweep.train import cli
+from test_data import RTE_ROWS, write_tsv
+
+HEADER = ("index", "sentence1", "sentence2", "label")
+
+
+@pytest.fixture
+def rte_dir(tmp_path):
+    folder = tmp_path / "rte"
+    folder.mkdir()
+    write_tsv(folder / "train.tsv", HEADER, [(i, *r) for i, r in enumerate(RTE_ROWS * 5)])
+    write_tsv(folder / "validation.tsv", HEADER, [(i, *r) for i, r in enumerate(RTE_ROWS)])
+    return folder
+
+
+def rte(folder, *extra) -> list[str]:
+    return ["data=files", "data.task=rte", f"data.data_dir={folder}", *extra]
+
+
+CASES = {
+    "unknown strategy": (["strategy=sgd"], r"^strategy: .*sgd.*allowed: .*bitfit.*lora"),
+    "unknown model": (["model=gpt9"], r"^model: .*gpt9.*allowed: .*bert_tiny"),
+    "unknown data": (["data=squad"], r"^data: .*squad.*allowed: .*imdb.*rte"),
+    "zero lr": (["lr=0"], r"^lr: must be > 0, got 0"),
+    "negative lr": (["lr=-3e-4"], r"^lr: must be > 0"),
+    "zero batch size": (["batch_size=0"], r"^batch_size: must be > 0"),
+    "fractional batch size": (["batch_size=1.5"], r"^batch_size: must be a positive integer"),
+    "unknown key": (["strategy.rank=4", "strategy=lora"], r"strategy.rank"),
+    "missing file": (["data=files", "data.train_file=/no/such/train.csv"],
+                     r"^data.train_file: no such file: /no/such/train.csv"),
+    "lora target": (["strategy=lora", "strategy.target_modules=[q_proj]"],
+                    r"^strategy.target_modules: model has no module 'q_proj'.*allowed: .*query"),
+    "offline hub model": (["model=bert_base"],
+                          r"^model.name_or_path: cannot load 'bert-base-uncased'"),
+    "offline hub data": (["data=imdb"], r"^data.hub_path: cannot load 'stanfordnlp/imdb'"),
+    "bad policy": (["data.selection=validation", "data.test_on=validation"], r"^data.test_on"),
+}
+
+
+def check_rejected(capsys, tmp_path, argv, pattern):
+    sweep = tmp_path / "sweep"
+    code = cli([*argv, f"resume={sweep}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1, err
+    assert err[0].startswith("peftsweep: error: ")
+    assert __import__("re").search(pattern, err[0].removeprefix("peftsweep: error: ")), err[0]
+    assert not list(tmp_path.rglob("result.json"))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_rejected_before_training(case, capsys, tmp_path, cache_dir):
+    argv, pattern = CASES[case]
+    check_rejected(capsys, tmp_path, argv, pattern)
+
+
+def test_missing_column(capsys, tmp_path, rte_dir, cache_dir):
+    check_rejected(capsys, tmp_path, rte(rte_dir, "data.text_fields=[premise,hypothesis]"),
+                   r"column 'premise' not in split .*sentence1")
+
+
+def test_label_outside_declared_set(capsys, tmp_path, rte_dir, cache_dir):
+    with open(rte_dir / "train.tsv", "a", encoding="utf-8") as handle:
+        handle.write("99\tA.\tB.\tneutral\n")
+    check_rejected(capsys, tmp_path, rte(rte_dir), r"label 'neutral' .*not one of")
+
+
+def test_empty_split(capsys, tmp_path, rte_dir, cache_dir):
+    write_tsv(rte_dir / "validation.tsv", HEADER, [])
+    check_rejected(capsys, tmp_path, rte(rte_dir), r"validation.tsv is empty")
+
+
+def test_bad_value_in_one_grid_axis_fails_the_whole_sweep(capsys, tmp_path, cache_dir):
+    check_rejected(capsys, tmp_path, ["-m", "strategy=full,bitfit", "lr=1e-3,0,2e-3"],
+                   r"^lr: must be > 0, got 0")
+    assert not (tmp_path / "sweep").exists()

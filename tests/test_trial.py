@@ -1,0 +1,97 @@
+"""One trial in-process: result.json contents, reproducibility, skipping, failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FAST
+from peftsweep import trial as trial_module
+from peftsweep.preflight import check_sweep
+from peftsweep.results import SCHEMA_VERSION, read_result
+from peftsweep.train import CONF_DIR
+
+
+def config(*overrides: str):
+    return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, cache_dir):
+    job_dir = tmp_path_factory.mktemp("job")
+    cfg = config()
+    return cfg, job_dir, trial_module.run_trial(cfg, job_dir)
+
+
+def test_result_json_has_the_contract_fields(first_run):
+    cfg, job_dir, result = first_run
+    on_disk = read_result(job_dir / "result.json")
+    assert on_disk["schema_version"] == SCHEMA_VERSION
+    assert on_disk["status"] == "ok" and on_disk["error"] is None
+    assert on_disk["identity"] == cfg.identity() and len(cfg.identity()) == 16
+    assert on_disk["science"] == {"model": "tiny", "data": "demo", "strategy": "full",
+                                  "lr": 2e-3, "batch_size": 32, "seed": 1, "epochs": 2,
+                                  "pretrained": False}
+    assert on_disk["config"]["model"]["name_or_path"] == "builtin:demo"
+    assert on_disk["metric"] == {"name": "accuracy", "mode": "max"}
+    steps = [entry["step"] for entry in on_disk["history"]]
+    assert steps == [13, 26]  # 400 examples / 32 per batch = 13 steps per epoch
+    assert on_disk["best"]["step"] in steps
+    best_entry = on_disk["history"][steps.index(on_disk["best"]["step"])]
+    assert best_entry["validation/accuracy"] == on_disk["best"]["validation"]["accuracy"]
+    assert 0.0 <= on_disk["test"]["accuracy"] <= 1.0
+    assert on_disk["params"]["trainable"] == on_disk["params"]["total"] > 0
+    assert on_disk["timing"]["train_samples_per_s"] > 0
+    assert on_disk["timing"]["wall_s"] >= on_disk["timing"]["train_s"] > 0
+    assert on_disk["versions"]["torch"] and on_disk["versions"]["peftsweep"]
+    assert on_disk["runtime"]["device"] == "cpu"
+    assert "official test split" in on_disk["test_split"]
+    assert (job_dir / "csv" / "metrics.csv").exists() is False  # logger=none in FAST
+    assert not (job_dir / "checkpoints").exists()  # removed after success by default
+
+
+def test_same_config_and_seed_give_the_same_metrics(first_run, tmp_path):
+    cfg, _, result = first_run
+    again = trial_module.run_trial(cfg, tmp_path)
+    assert again["history"] == result["history"]
+    assert again["test"] == result["test"]
+    assert again["best"] == result["best"]
+
+
+def test_another_seed_gives_another_identity():
+    assert config("seed=2").identity() != config().identity()
+    assert config("trainer.log_every_n_steps=5").identity() == config().identity()
+
+
+def test_finished_trial_is_skipped_and_untouched(first_run, monkeypatch):
+    cfg, job_dir, _ = first_run
+    before = (job_dir / "result.json").read_bytes()
+    monkeypatch.setattr(trial_module, "_fit_and_test", lambda *a: pytest.fail("re-ran"))
+    assert trial_module.run_trial(cfg, job_dir)["status"] == "ok"
+    assert (job_dir / "result.json").read_bytes() == before
+
+
+def test_a_raising_trial_is_recorded_as_failed(tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(trial_module, "build_backbone", boom)
+    result = trial_module.run_trial(config("seed=3"), tmp_path)
+    assert result["status"] == "failed"
+    assert "CUDA out of memory" in result["error"]
+    assert read_result(tmp_path / "result.json")["status"] == "failed"
+
+
+def test_nan_loss_is_recorded_as_diverged(tmp_path):
+    result = trial_module.run_trial(config("lr=1e30", "trainer.gradient_clip_val=null"),
+                                    tmp_path)
+    assert result["status"] == "diverged"
+    assert result["failed_step"] is not None and "not finite" in result["error"]
+
+
+def test_corrupt_result_is_set_aside_and_rerun(first_run, tmp_path):
+    cfg = first_run[0]
+    (tmp_path / "result.json").write_text('{"schema_version": 1, "status": "o')
+    result = trial_module.run_trial(cfg, tmp_path)
+    assert result["status"] == "ok"
+    kept = list(tmp_path.glob("result.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text().endswith('"o')
