@@ -82,8 +82,11 @@ def report(tokenizer, text: str, pair: str, name: str, max_length: int | None = 
     return "\n\n".join(sections)
 
 
+DESCRIPTION = "Show what the model receives: tokens, input_ids, token_type_ids, attention_mask."
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="peftsweep-inspect", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="peftsweep-inspect", description=DESCRIPTION)
     parser.add_argument("--text", default="Hello world!", help="the text to tokenize")
     parser.add_argument("--pair", default="How are you?", help="the second sentence of a pair")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for train.py "

@@ -154,8 +154,11 @@ def report(overrides: list[str], sum_layers: bool = False) -> str:
     ])
 
 
+DESCRIPTION = "Exact parameter counts of a model: by component, per strategy, and the closed form."
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="peftsweep-params", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="peftsweep-params", description=DESCRIPTION)
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for train.py")
     parser.add_argument("--sum-layers", action="store_true",
                         help="fold layer.N.* rows into one row per component")

