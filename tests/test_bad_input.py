@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peftsweep.train import cli
+
 from test_data import RTE_ROWS, write_tsv
 
 HEADER = ("index", "sentence1", "sentence2", "label")

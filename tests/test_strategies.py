@@ -20,6 +20,7 @@ from peftsweep.strategies import (
     strategy_label,
     validate_strategy,
 )
+
 from tests_paths import CONF
 
 

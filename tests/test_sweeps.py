@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, OFFLINE, ROOT
 from peftsweep.results import read_result
+
+from conftest import FAST, OFFLINE, ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FAST
 from peftsweep import trial as trial_module
 from peftsweep.preflight import check_sweep
 from peftsweep.results import SCHEMA_VERSION, read_result
 from peftsweep.train import CONF_DIR
+
+from conftest import FAST
 
 
 def config(*overrides: str):

@@ -91,7 +91,8 @@ def read_result(path: Path) -> dict[str, Any]:
     if missing:
         raise CorruptResult(f"{path}: result file lacks {', '.join(missing)}")
     if payload["schema_version"] != SCHEMA_VERSION:
-        raise CorruptResult(f"{path}: schema_version {payload['schema_version']} != {SCHEMA_VERSION}")
+        raise CorruptResult(f"{path}: schema_version {payload['schema_version']} is not "
+                            f"{SCHEMA_VERSION}")
     if payload["status"] not in STATUSES:
         raise CorruptResult(f"{path}: unknown status {payload['status']!r}")
     if payload["status"] == "ok" and not {"best", "test", "params"} <= payload.keys():

@@ -55,7 +55,8 @@ class SequenceClassifier(pl.LightningModule):
         self._finite = finite if self._finite is None else self._finite & finite
         if (self.global_step + 1) % self.check_every == 0:
             self._raise_if_diverged()
-        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False, batch_size=len(batch["labels"]))
+        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False,
+                 batch_size=len(batch["labels"]))
         return loss
 
     def _raise_if_diverged(self) -> None:
@@ -92,7 +93,7 @@ class SequenceClassifier(pl.LightningModule):
 
     def configure_optimizers(self):
         decay, no_decay = [], []
-        for name, param in self.model.named_parameters():
+        for param in self.model.parameters():
             if param.requires_grad:
                 # No weight decay on biases and LayerNorm weights.
                 (no_decay if param.ndim < 2 else decay).append(param)

@@ -12,4 +12,5 @@ from peftsweep.strategies.registry import (
     validate_strategy,
 )
 
-__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "strategy_label", "validate_strategy"]
+__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "strategy_label",
+           "validate_strategy"]
