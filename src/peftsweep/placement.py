@@ -128,8 +128,9 @@ def claim_slot(lock_dir: Path, preferred: int, n_slots: int) -> int:
         return _HELD["slot"]
     order = [(preferred + i) % n_slots for i in range(n_slots)]
     if _HELD:  # a new sweep in a reused worker: stay on the same GPU if that slot is free
-        order.insert(0, _HELD.pop("slot") % n_slots)
+        order = list(dict.fromkeys([_HELD.pop("slot") % n_slots, *order]))
         os.close(_HELD.pop("fd"))
+        _HELD.clear()
     lock_dir.mkdir(parents=True, exist_ok=True)
     for slot in order:
         fd = os.open(lock_dir / f"slot{slot}.lock", os.O_CREAT | os.O_RDWR, 0o644)
@@ -148,9 +149,12 @@ def claim_slot(lock_dir: Path, preferred: int, n_slots: int) -> int:
 def apply_from_hydra(cfg: DictConfig) -> Placement | None:
     """Place the current Hydra job when it runs under local_parallel; else do nothing."""
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     hydra_cfg = HydraConfig.get()
-    if hydra_cfg.runtime.choices.get("hydra/launcher") != LAUNCHER:
+    # A single run (no -m) never goes through the launcher.
+    if hydra_cfg.mode != RunMode.MULTIRUN or hydra_cfg.runtime.choices.get(
+            "hydra/launcher") != LAUNCHER:
         return None
     gpu_ids = usable_gpus(OmegaConf.select(cfg, "trainer.accelerator"))
     cpus = n_cpus()

@@ -33,7 +33,9 @@ def precision(cfg: TrialConfig) -> str:
 
 
 def configure(cfg: TrialConfig) -> None:
-    threads = cfg.trainer.num_threads or int(os.environ.get("PEFTSWEEP_THREADS", 0) or 0)
+    # Explicit setting, then the parallel launcher's split, then the Slurm allocation.
+    threads = (cfg.trainer.num_threads or int(os.environ.get("PEFTSWEEP_THREADS", 0) or 0)
+               or int(os.environ.get("SLURM_CPUS_PER_TASK", 0) or 0))
     if threads:
         torch.set_num_threads(threads)
 

@@ -96,6 +96,8 @@ def build_backbone(model: ModelConfig, task: TaskSpec, tokenizer, cache_dir: str
             return AutoModelForSequenceClassification.from_config(config)
     path = resolve_path(model.name_or_path, cache_dir)
     try:
-        return AutoModelForSequenceClassification.from_pretrained(path, config=config)
+        # fp32 master weights whatever the checkpoint's dtype; autocast does mixed precision.
+        return AutoModelForSequenceClassification.from_pretrained(path, config=config,
+                                                                  dtype=torch.float32)
     except (OSError, ValueError) as err:
         raise _hub_error("model.name_or_path", model.name_or_path, err) from err

@@ -91,6 +91,14 @@ class SequenceClassifier(pl.LightningModule):
                 self.test_results[f"{prefix}{metric}"] = float(value)
             metrics.reset()
 
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
+                                    gradient_clip_algorithm=None) -> None:
+        # Lightning refuses to clip for fused optimizers under mixed precision, although
+        # it has already unscaled the gradients here; clip by norm ourselves instead.
+        if gradient_clip_val:
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+
     def configure_optimizers(self):
         decay, no_decay = [], []
         for param in self.model.parameters():
