@@ -40,6 +40,8 @@ CASES = {
     "offline hub model": (["model=bert_base"],
                           r"^model.name_or_path: cannot load 'bert-base-uncased'"),
     "offline hub data": (["data=imdb"], r"^data.hub_path: cannot load 'stanfordnlp/imdb'"),
+    "unknown data key": (["data.max_lenght=64"],
+                         r"^data.max_lenght: unknown key \(allowed: .*max_length"),
     "bad policy": (["data.selection=validation", "data.test_on=validation"], r"^data.test_on"),
 }
 

@@ -34,9 +34,23 @@ def _group_error(err: Exception, conf_dir: Path) -> UserError:
     message = _first_line(err)
     if "Could not find '" in message:
         group = message.split("Could not find '", 1)[1].split("'")[0].rsplit("/", 1)[0]
-        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml")
+                         if not p.stem.startswith("_"))
         return ConfigError(group, message.split(": ", 1)[-1], ", ".join(options))
+    if message.startswith("Could not override '"):
+        key = message.split("'")[1]
+        return ConfigError(key, "unknown key", _known_keys(key.rsplit(".", 1)[0]))
     return UserError(message)
+
+
+def _known_keys(section: str) -> str | None:
+    """The keys a config section accepts, for 'unknown key' errors."""
+    import dataclasses
+
+    from peftsweep.config import DataConfig, ModelConfig, TrainerConfig
+
+    schema = {"data": DataConfig, "model": ModelConfig, "trainer": TrainerConfig}.get(section)
+    return ", ".join(f.name for f in dataclasses.fields(schema)) if schema else None
 
 
 def expand(overrides: list[str], multirun: bool, conf_dir: Path) -> list[list[str]]:
