@@ -55,8 +55,9 @@ class SequenceClassifier(pl.LightningModule):
         self._finite = finite if self._finite is None else self._finite & finite
         if (self.global_step + 1) % self.check_every == 0:
             self._raise_if_diverged()
-        self.log("train/loss", loss.detach(), on_step=True, on_epoch=False,
-                 batch_size=len(batch["labels"]))
+            # Logging goes through Lightning's result collection: only when it is written.
+            self.log("train/loss", loss.detach(), on_step=True, on_epoch=False,
+                     batch_size=len(batch["labels"]))
         return loss
 
     def _raise_if_diverged(self) -> None:
@@ -107,8 +108,8 @@ class SequenceClassifier(pl.LightningModule):
                 (no_decay if param.ndim < 2 else decay).append(param)
         groups = [{"params": decay, "weight_decay": self.weight_decay},
                   {"params": no_decay, "weight_decay": 0.0}]
-        fused = self.fused_adamw and torch.cuda.is_available()
-        optimizer = torch.optim.AdamW(groups, lr=self.lr, fused=fused or None)
+        # The fused kernel exists for CPU and CUDA float tensors alike.
+        optimizer = torch.optim.AdamW(groups, lr=self.lr, fused=self.fused_adamw or None)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup = self.warmup_steps or math.ceil(self.warmup_ratio * total)
 
