@@ -17,6 +17,13 @@ from peftsweep.config import TrialConfig
 CHECKPOINT_DIR = "checkpoints"
 
 
+def _now() -> float:
+    # Queued GPU work belongs to the phase that queued it.
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 class PhaseTimer(Callback):
     """Seconds spent in training steps vs validation, for samples/s and overhead."""
 
@@ -29,20 +36,20 @@ class PhaseTimer(Callback):
     def on_train_epoch_start(self, trainer, pl_module):
         if self.first_epoch is None:
             self.first_epoch = trainer.current_epoch
-        self._mark = time.perf_counter()
+        self._mark = _now()
 
     def on_validation_start(self, trainer, pl_module):
         if trainer.state.fn == TrainerFn.FITTING:
-            self.train_s += time.perf_counter() - self._mark
-        self._val_mark = time.perf_counter()
+            self.train_s += _now() - self._mark
+        self._val_mark = _now()
 
     def on_validation_end(self, trainer, pl_module):
-        self.val_s += time.perf_counter() - self._val_mark
-        self._mark = time.perf_counter()
+        self.val_s += _now() - self._val_mark
+        self._mark = _now()
 
     def on_train_epoch_end(self, trainer, pl_module):
-        self.train_s += time.perf_counter() - self._mark
-        self._mark = time.perf_counter()
+        self.train_s += _now() - self._mark
+        self._mark = _now()
 
 
 def _loggers(cfg: TrialConfig, job_dir: Path) -> list:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peft import IA3Config, TaskType, get_peft_model
 from torch import nn
 
 from peftsweep.models.families import Family
@@ -23,6 +22,9 @@ def targets(options: Options, family: Family) -> list[str]:
 
 
 def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
+    # Imported here: peft takes seconds to import and most trials never need it.
+    from peft import IA3Config, TaskType, get_peft_model
+
     feedforward = options.feedforward_modules
     if feedforward is None:
         feedforward = [t for t in targets(options, family) if t in family.ia3_feedforward]

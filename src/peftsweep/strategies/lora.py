@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from peft import LoraConfig, TaskType, get_peft_model
 from torch import nn
 
 from peftsweep.models.families import Family
@@ -40,6 +39,9 @@ def targets(options: Options, family: Family) -> list[str]:
 
 
 def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
+    # Imported here: peft takes seconds to import and most trials never need it.
+    from peft import LoraConfig, TaskType, get_peft_model
+
     config = LoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=options.r,

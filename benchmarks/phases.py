@@ -1,0 +1,177 @@
+"""The benchmark phases; each appends to its JSON file in the out folder after every run.
+
+A run killed by a time limit therefore keeps every finished measurement, and
+``run.py --render`` rebuilds docs/benchmarks.md from whatever is there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+from measure import REPO, run_child, run_worker, write_json
+from profiles import Sizes
+
+SYSTEMS = ("ours", "hf", "hf_grouped", "plain")
+PARITY_LR = {"full": 5e-5, "bitfit": 1e-3, "lora": 5e-4}
+MODEL_OVERRIDES = {"bert_tiny": ["model=bert_tiny", "model.pretrained=false"],
+                   "minilm": ["model=minilm"]}
+
+
+@dataclass
+class Bench:
+    out: Path
+    work: Path
+    data_dir: Path
+    sizes: Sizes
+    deadline: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def imdb(self) -> Path | None:
+        folder = self.data_dir / "imdb"
+        return folder if (folder / "train.jsonl").is_file() else None
+
+    @property
+    def rte(self) -> Path | None:
+        folder = self.data_dir / "rte"
+        return folder if (folder / "train.tsv").is_file() else None
+
+    def out_of_time(self) -> bool:
+        return time.time() > self.deadline
+
+    def append(self, name: str, record: dict) -> None:
+        """Add one record to out/<name>.json (threads share the file through the lock)."""
+        with self.lock:
+            path = self.out / f"{name}.json"
+            records = json.loads(path.read_text()) if path.exists() else []
+            write_json(path, [*records, record])
+
+
+def throughput_data(b: Bench) -> list[str]:
+    """IMDb (first N of a seeded shuffle) when present, the built-in demo data otherwise."""
+    s = b.sizes
+    common = [f"data.max_length={s.max_length}", f"++data.max_eval_samples={s.eval_samples}"]
+    if b.imdb is None:
+        return ["data=demo", f"data.demo_size={s.samples}", *common]
+    return ["data=imdb", "data.source=files", f"++data.data_dir={b.imdb}",
+            f"++data.max_train_samples={s.samples}", *common]
+
+
+def parity_data(b: Bench) -> list[str]:
+    s = b.sizes
+    limits = [f"++data.max_train_samples={s.parity_train}"] if s.parity_train else []
+    limits += [f"++data.max_eval_samples={s.parity_eval}"] if s.parity_eval else []
+    # Ours selects on a seeded 10% of train and tests once on the official validation split.
+    return ["data=rte", "data.source=files", f"++data.data_dir={b.rte}",
+            "data.selection=split_train", "data.test_on=validation",
+            f"data.max_length={s.parity_max_length}", *limits]
+
+
+def prepare(b: Bench) -> dict:
+    """Tokenize every dataset once, before any timed run (one child process)."""
+    configs = [[*MODEL_OVERRIDES[m], *throughput_data(b)] for m in b.sizes.models]
+    if b.rte is not None:
+        configs.append(["model=minilm", *parity_data(b)])
+    return run_worker({"system": "prepare", "configs": configs}, b.work, "prepare",
+                      b.sizes.timeout_s)
+
+
+def _measure(b: Bench, system: str, overrides: list[str], name: str,
+             env: dict[str, str] | None = None) -> dict:
+    spec = {"system": system, "overrides": overrides, "job_dir": str(b.work / name)}
+    record = run_worker(spec, b.work, name, b.sizes.timeout_s, env)
+    shutil.rmtree(b.work / name, ignore_errors=True)
+    return record
+
+
+def throughput(b: Bench) -> None:
+    """Every system on the same rows, model and settings, one fresh process each."""
+    s = b.sizes
+    for model, strategies in s.models.items():
+        for strategy in strategies:
+            overrides = [*MODEL_OVERRIDES[model], f"strategy={strategy}", *throughput_data(b),
+                         f"batch_size={s.batch_size}", f"epochs={s.epochs}", f"lr={s.lr}",
+                         "seed=1"]
+            for repeat, system in product(range(s.repeats), SYSTEMS):
+                _throughput_run(b, {"model": model, "strategy": strategy, "system": system,
+                                    "repeat": repeat}, overrides)
+
+
+def _throughput_run(b: Bench, key: dict, overrides: list[str]) -> None:
+    if b.out_of_time():
+        b.append("throughput", {**key, "skipped": "time budget spent"})
+        return
+    name = "-".join(str(v) for v in key.values())
+    print(f"throughput {name} ...", flush=True)
+    # The load average shows whether other work shared the machine during the run.
+    load = os.getloadavg()[0]
+    record = _measure(b, key["system"], overrides, f"tp-{name}")
+    b.append("throughput", {**key, **record, "load_before": round(load, 2),
+                            "overrides": overrides})
+
+
+def _trial_results(sweep_dir: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(sweep_dir.rglob("result.json"))]
+
+
+def overhead(b: Bench) -> None:
+    """The 8-trial demo grid in one sweep, on an empty cache, to count tokenizations."""
+    from peftsweep.data.cache import tokenization_count
+
+    if b.out_of_time():
+        write_json(b.out / "overhead.json", {"skipped": "time budget spent"})
+        return
+    cache = b.work / "overhead-cache"
+    sweep = b.work / "overhead-sweep"
+    for folder in (cache, sweep):
+        shutil.rmtree(folder, ignore_errors=True)
+    before = tokenization_count(cache)
+    args = [sys.executable, str(REPO / "train.py"), "-m", "experiment=demo",
+            f"resume={sweep}", *b.sizes.demo_overrides]
+    print("overhead: demo grid ...", flush=True)
+    proc = run_child(args, b.work / "overhead.log", b.sizes.timeout_s * 4,
+                     env={"PEFTSWEEP_CACHE": str(cache)})
+    trials = [{"status": r["status"], **r.get("timing", {})} for r in _trial_results(sweep)]
+    record = {"args": args[2:], **proc, "trials": trials,
+              "tokenizations": tokenization_count(cache) - before}
+    write_json(b.out / "overhead.json", record)
+
+
+def _parity_job(b: Bench, strategy: str, seed: int, system: str) -> None:
+    key = {"strategy": strategy, "seed": seed, "system": system}
+    if b.out_of_time():
+        b.append("parity", {**key, "skipped": "time budget spent"})
+        return
+    s = b.sizes
+    overrides = ["model=minilm", f"strategy={strategy}", *parity_data(b),
+                 f"batch_size={s.batch_size}", f"epochs={s.parity_epochs}",
+                 f"lr={PARITY_LR[strategy]}", f"seed={seed}"]
+    name = f"parity-{strategy}-{seed}-{system}"
+    # Runs side by side share the cores instead of each starting one thread per core.
+    threads = str(max(1, (os.cpu_count() or 1) // s.parity_workers))
+    record = _measure(b, "ours" if system == "ours" else "hf_parity", overrides, name,
+                      env={"OMP_NUM_THREADS": threads})
+    print(f"parity {strategy} seed {seed} {system}: test accuracy "
+          f"{record.get('test_accuracy')}", flush=True)
+    b.append("parity", {**key, **record, "overrides": overrides})
+
+
+def parity(b: Bench) -> None:
+    """Ours vs HF Trainer on RTE with minilm; runs side by side (accuracy is not timed)."""
+    if b.rte is None:
+        write_json(b.out / "parity.json", [{"skipped": f"no RTE data under {b.data_dir}"}])
+        return
+    jobs = [(strategy, seed, system) for seed in b.sizes.parity_seeds
+            for strategy in b.sizes.parity_strategies for system in ("ours", "hf")]
+    with ThreadPoolExecutor(b.sizes.parity_workers) as pool:
+        for future in [pool.submit(_parity_job, b, *job) for job in jobs]:
+            future.result()

@@ -1,0 +1,79 @@
+"""Run sizes: tiny for --quick, moderate on CPU, bigger on a GPU (sized for ~8 minutes).
+
+Start-up dominates small runs (each measurement is a fresh process), so the
+GPU sizes give every throughput run a few seconds of steady-state training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+ALL = ["full", "bitfit", "lora"]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    samples: int  # training rows of each throughput run (same for every system)
+    eval_samples: int  # caps validation/test of our trial in throughput runs
+    # IMDb's own default (conf/data/imdb.yaml). At 128, 90% of reviews fill the whole
+    # length, so there is no padding for length grouping to save.
+    max_length: int = 256
+    batch_size: int = 32
+    epochs: int = 1
+    lr: float = 1e-4
+    repeats: int = 1  # throughput runs per system; the fastest counts (shared-CPU noise)
+    models: dict = field(default_factory=lambda: {"bert_tiny": ALL, "minilm": ALL})
+    demo_overrides: tuple = ()  # extra overrides for the 8-trial overhead grid
+    parity_train: int | None = None  # None: all of RTE's train split
+    parity_eval: int | None = None
+    parity_epochs: int = 5
+    parity_seeds: tuple = (1, 2)
+    parity_max_length: int = 128
+    parity_workers: int = 1
+    parity_strategies: tuple = tuple(ALL)
+    timeout_s: float = 600.0  # per child process
+
+
+QUICK = Sizes(
+    name="quick (CPU smoke test: tiny sizes, numbers are not meaningful)",
+    samples=192, eval_samples=64, max_length=64,
+    # minilm on CPU is slow: one strategy proves its path (PEFT + pretrained weights).
+    models={"bert_tiny": ALL, "minilm": ["lora"]},
+    demo_overrides=("epochs=1", "data.demo_size=256"),
+    parity_train=96, parity_eval=64, parity_epochs=1, parity_seeds=(1,), parity_max_length=64,
+    timeout_s=300.0,
+)
+
+CPU = Sizes(
+    name="cpu", samples=1024, eval_samples=256, repeats=2,
+    models={"bert_tiny": ALL, "minilm": ALL},
+    parity_epochs=3, parity_workers=1, timeout_s=3600.0,
+)
+
+# ~8 minutes on an H100 (estimated from CPU start-up times; --budget-s guards the rest):
+# 24 throughput processes, the demo grid, 12 parity runs six at a time.
+GPU = Sizes(
+    name="gpu", samples=16384, eval_samples=512,
+    parity_epochs=3, parity_workers=6, timeout_s=300.0,
+)
+
+
+def choose(quick: bool, gpu: bool, **overrides) -> Sizes:
+    """The profile for this machine, with any sizes given on the command line."""
+    base = QUICK if quick else (GPU if gpu else CPU)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return replace(base, **given)
+
+
+def restrict(sizes: Sizes, models: list[str] | None, strategies: list[str] | None) -> Sizes:
+    """Only the named models and strategies (for reruns of a part)."""
+    unknown = sorted(set(models or []) - {"bert_tiny", "minilm"}) + sorted(
+        set(strategies or []) - set(ALL))
+    if unknown:
+        raise SystemExit(f"run.py: unknown model or strategy {unknown[0]!r}")
+    chosen = {m: [s for s in kept if not strategies or s in strategies]
+              for m, kept in sizes.models.items() if not models or m in models}
+    parity = tuple(s for s in sizes.parity_strategies if not strategies or s in strategies)
+    return replace(sizes, models={m: s for m, s in chosen.items() if s},
+                   parity_strategies=parity)
