@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,13 +74,9 @@ def _cpu_model() -> str:
 
 
 def _versions() -> dict:
-    found = {"python": platform.python_version()}
-    for package in PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
+    from peftsweep.runtime import versions
+
+    return versions(PACKAGES)
 
 
 def describe_machine() -> dict:

@@ -53,9 +53,9 @@ def describe(cfg: TrialConfig) -> dict:
     }
 
 
-def versions() -> dict:
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict:
     found = {"python": sys.version.split()[0]}
-    for package in PACKAGES:
+    for package in packages:
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import NullFormatter
 
 from peftsweep.report.collect import Collection
 from peftsweep.report.render import fmt_count, fmt_init, fmt_lr
@@ -191,6 +192,8 @@ def params_plots(collection: Collection, tables: Tables, out_dir: Path):
             ax.errorbar(point["x"], point["y"], yerr=point["yerr"], fmt="o", capsize=4,
                         color=f"C{index % 10}", label=label)
         ax.set_xscale("log")
+        # Labelled minor ticks collide on a log axis spanning a decade or two.
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("trainable parameters")
         ax.set_ylabel(f"test {subset['metric'].iloc[0]} (mean ± std over seeds)")
         ax.grid(alpha=0.3, which="both")
