@@ -82,6 +82,22 @@ def test_a_raising_trial_is_recorded_as_failed(tmp_path, monkeypatch):
     assert read_result(tmp_path / "result.json")["status"] == "failed"
 
 
+def test_error_mid_training_records_its_step(tmp_path, monkeypatch):
+    original = trial_module.SequenceClassifier.training_step
+
+    def fail_at_step_5(self, batch, batch_idx):
+        if self.global_step == 5:
+            raise ValueError("bad value found at run time (simulated)")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(trial_module.SequenceClassifier, "training_step", fail_at_step_5)
+    result = trial_module.run_trial(config("seed=4"), tmp_path)
+    assert result["status"] == "failed"
+    assert result["failed_step"] == 5
+    assert result["error"] == "ValueError: bad value found at run time (simulated)"
+    assert not (tmp_path / "checkpoints").exists()  # the next attempt starts from scratch
+
+
 def test_nan_loss_is_recorded_as_diverged(tmp_path):
     result = trial_module.run_trial(config("lr=1e30", "trainer.gradient_clip_val=null"),
                                     tmp_path)

@@ -57,9 +57,9 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
     runtime.configure(cfg)
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
-    module = None
+    progress: dict[str, Any] = {}  # the trainer, once built: where a failure happened
     try:
-        outcome = _fit_and_test(cfg, job_dir, started)
+        outcome = _fit_and_test(cfg, job_dir, started, progress)
         result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
     except Diverged as err:
         result = {**base, "status": "diverged", "error": str(err), "failed_step": err.step}
@@ -67,7 +67,7 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
         result = {**base, "status": "failed", "error": str(err), "failed_step": None}
     except Exception as err:  # noqa: BLE001 - one bad trial must not stop the sweep
         log.exception("trial %s failed", identity)
-        step = getattr(module, "global_step", None)
+        step = getattr(progress.get("trainer"), "global_step", None)
         result = {**base, "status": "failed", "error": f"{type(err).__name__}: {err}",
                   "failed_step": step}
     result["timing"] = {**result.get("timing", {}), "wall_s": round(time.time() - started, 3)}
@@ -79,7 +79,8 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
     return result
 
 
-def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float) -> dict[str, Any]:
+def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
+                  progress: dict[str, Any]) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     spec = task_spec(cfg.data)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
@@ -96,6 +97,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float) -> dict[str, 
     module.set_test_splits(datamodule.test_split_names)
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
+    progress["trainer"] = trainer
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
