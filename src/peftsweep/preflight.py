@@ -80,9 +80,13 @@ def check_sweep(overrides: list[str], multirun: bool, conf_dir: Path) -> list[Tr
 
 
 def _check_models_and_data(configs: list[TrialConfig]) -> None:
-    checked_models, prepared = set(), set()
+    checked_models, prepared, tokenizers = set(), set(), {}
     for cfg in configs:
-        tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
+        # A grid repeats a few models many times: load each tokenizer once.
+        tokenizer_key = (cfg.model.tokenizer or cfg.model.name_or_path, cfg.cache_dir)
+        if tokenizer_key not in tokenizers:
+            tokenizers[tokenizer_key] = load_tokenizer(cfg.model, cfg.cache_dir)
+        tokenizer = tokenizers[tokenizer_key]
         spec = task_spec(cfg.data)
         model_key = (repr(cfg.model), repr(sorted(cfg.strategy.items())), spec.num_labels)
         if model_key not in checked_models:
