@@ -14,10 +14,6 @@ Findings that shaped this module (checked with a throwaway Hydra app: a 2-job mu
 * Clients (sbatch, squeue, scontrol, sinfo, srun) find the cluster only through ``SLURM_CONF``;
   without it sbatch fails with "fetch_config: DNS SRV lookup failed". The conf's
   ``AuthInfo=socket=...`` points clients and daemons at the private munged.
-* ``AuthInfo=cred_expire`` also sets how long a requeued job waits before it may start again
-  (default 120 s, minimum 5 s): 10 s here. ``sched_interval``/``bf_interval`` of 1 s make the
-  scheduler start it promptly after that; with the default intervals a requeue still took
-  ~23 s, and ``batch_sched_delay=0`` cuts a new job's start from ~3 s to <1 s.
 * What submitted jobs need: only the *submitting* process must have ``SLURM_CONF`` (use
   `LocalSlurmCluster.env`) and ``sbatch`` on ``PATH``: a multirun started with nothing but
   ``SLURM_CONF`` and ``PATH=/usr/bin:/bin`` works. sbatch's default ``--export=ALL`` copies the
@@ -26,12 +22,6 @@ Findings that shaped this module (checked with a throwaway Hydra app: a 2-job mu
   activated venv nor ``VIRTUAL_ENV`` is needed inside the job. The job's cwd is the submitter's.
 * There is no accounting, so ``sacct`` fails; submitit logs "Bypassing sacct error ... status may
   be inaccurate" while polling and still collects results from its pickles. Harmless.
-* Requests must fit the 1-node partition. Too much memory is refused at submission ("Requested
-  node configuration is not available"); too many CPUs would pend forever
-  (Reason=PartitionConfig), hence ``EnforcePartLimits=ALL`` to refuse it at submission too.
-  slurm.yaml's defaults (4 CPUs, 16 GB) exceed small machines: tests override
-  ``hydra.launcher.cpus_per_task=1 hydra.launcher.mem_gb=1``. The partition is ``debug``
-  (the default partition, so ``partition: null`` works too).
 * A 2-trial multirun through hydra-submitit takes ~3-5 s end to end here.
 * Start-up (munged, slurmctld, slurmd, node idle in sinfo) takes ~0.1-0.3 s on a 2-CPU VM;
   stop (cancel jobs, SIGTERM the three daemons, remove files) ~0.3 s.
@@ -51,9 +41,11 @@ from pathlib import Path
 
 import pytest
 
+from slurm_client import SlurmClient
+from slurm_conf import conf_text
+
 DAEMONS = ("munged", "slurmctld", "slurmd")  # in start-up order
 REQUIRED_BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")
-CRED_EXPIRE_S = 10
 # Unix socket paths are limited to 108 bytes; keep a margin for munged's ".lock" suffix.
 MAX_SOCKET_PATH = 90
 
@@ -82,14 +74,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _total_memory_mb() -> int:
-    with open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024
-    return 1024
-
-
 def _world_traversable(path: Path) -> bool:
     """True when every folder from / down to `path` is executable by all (munged's rule)."""
     path = path.resolve()
@@ -112,7 +96,7 @@ def _tail(path: Path, lines: int = 30) -> str:
         return "(no log file)"
 
 
-class LocalSlurmCluster:
+class LocalSlurmCluster(SlurmClient):
     """A one-node Slurm cluster whose files all live under ``workdir``.
 
     Use as a context manager, or call `start` and `stop`. Clients must run with `env`
@@ -226,61 +210,7 @@ class LocalSlurmCluster:
         ])
 
     def _write_conf(self) -> None:
-        self.conf.write_text(self._conf_text(_free_port(), _free_port()))
-
-    def _conf_text(self, ctld_port: int, slurmd_port: int) -> str:
-        cpus = len(os.sched_getaffinity(0))
-        # Below the real total, so slurmd never drains the node for "Low RealMemory".
-        memory_mb = max(int(_total_memory_mb() * 0.9), 256)
-        settings = {
-            "ClusterName": "peftsweep-test",
-            "SlurmctldHost": "localhost",
-            "SlurmctldPort": ctld_port,
-            "SlurmdPort": slurmd_port,
-            "SlurmUser": "root",
-            "SlurmdUser": "root",
-            "AuthType": "auth/munge",
-            "CredType": "cred/munge",
-            "AuthInfo": f"socket={self.munge_socket},cred_expire={CRED_EXPIRE_S}",
-            "ProctrackType": "proctrack/linuxproc",
-            "TaskPlugin": "task/none",
-            "JobContainerType": "job_container/none",
-            "SwitchType": "switch/none",
-            "MpiDefault": "none",
-            "SelectType": "select/cons_tres",
-            "SelectTypeParameters": "CR_CPU",
-            "SchedulerType": "sched/backfill",
-            # Tests wait on the scheduler: start jobs at submission, and retry pending ones
-            # (e.g. requeued jobs whose begin time passed) every second, not every 30-60 s.
-            "SchedulerParameters": "batch_sched_delay=0,sched_interval=1,bf_interval=1",
-            "AccountingStorageType": "accounting_storage/none",
-            "JobAcctGatherType": "jobacct_gather/none",
-            "JobCompType": "jobcomp/none",
-            "JobRequeue": 1,
-            # Refuse jobs that can never fit (e.g. more CPUs than the node has) at submission,
-            # instead of leaving them pending forever (Reason=PartitionConfig) and a test hanging.
-            "EnforcePartLimits": "ALL",
-            "ReturnToService": 2,
-            "MailProg": "/bin/true",
-            # Quick turnaround for tests: short kill grace time, no waiting on step teardown.
-            "KillWait": 5,
-            "InactiveLimit": 0,
-            "MinJobAge": 300,
-            "StateSaveLocation": self.root / "state",
-            "SlurmdSpoolDir": self.root / "spool",
-            "SlurmctldPidFile": self.pid_file("slurmctld"),
-            "SlurmdPidFile": self.pid_file("slurmd"),
-            "SlurmctldLogFile": self.log_file("slurmctld"),
-            "SlurmdLogFile": self.log_file("slurmd"),
-            "SlurmctldDebug": "info",
-            "SlurmdDebug": "info",
-        }
-        lines = [f"{key}={value}" for key, value in settings.items()]
-        lines.append(f"NodeName={self.nodename} NodeAddr=127.0.0.1 CPUs={cpus} "
-                     f"RealMemory={memory_mb} State=UNKNOWN")
-        lines.append(f"PartitionName={self.partition} Nodes={self.nodename} Default=YES "
-                     "MaxTime=INFINITE State=UP")
-        return "\n".join(lines) + "\n"
+        self.conf.write_text(conf_text(self, _free_port(), _free_port()))
 
     # ----- daemons -----------------------------------------------------------------------
 
@@ -365,71 +295,6 @@ class LocalSlurmCluster:
         """The end of each daemon's log, for error messages."""
         return "\n".join(f"--- {daemon} log ---\n{_tail(self.log_file(daemon), lines)}"
                          for daemon in DAEMONS)
-
-    # ----- clients -----------------------------------------------------------------------
-
-    def run(self, cmd: Sequence[str], *, check: bool = True, cwd: Path | None = None,
-            timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-        """Run a Slurm client command against this cluster."""
-        result = subprocess.run(list(cmd), env=self.env, cwd=cwd, capture_output=True,
-                                text=True, timeout=timeout)
-        if check and result.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed (rc={result.returncode}):\n"
-                               f"{result.stdout}{result.stderr}")
-        return result
-
-    def sbatch(self, *args: str | Path, script: Path | None = None, wrap: str | None = None,
-               cwd: Path | None = None) -> int:
-        """Submit a job (a script file, or a ``--wrap`` command) and return its id."""
-        cmd = ["sbatch", "--parsable", *map(str, args)]
-        if wrap is not None:
-            cmd.append(f"--wrap={wrap}")
-        if script is not None:
-            cmd.append(str(script))
-        # --parsable prints "<jobid>" or "<jobid>;<cluster>".
-        return int(self.run(cmd, cwd=cwd).stdout.strip().split(";")[0])
-
-    def squeue(self, *args: str) -> str:
-        return self.run(["squeue", *args]).stdout
-
-    def scontrol(self, *args: str) -> str:
-        return self.run(["scontrol", *args]).stdout
-
-    def queued_job_ids(self) -> set[int]:
-        """Ids of jobs squeue still lists (pending, running, completing...)."""
-        out = self.squeue("-h", "-o", "%i")
-        # Array jobs show as "<id>_<task>" or "<id>_[1-3]"; the base id is what callers hold.
-        return {int(line.split("_")[0]) for line in out.split()}
-
-    def job_state(self, job_id: int) -> str:
-        """The job's state (e.g. RUNNING, COMPLETED), as long as slurmctld remembers it."""
-        out = self.scontrol("show", "job", "-o", str(job_id))
-        for field in out.split():
-            if field.startswith("JobState="):
-                return field.split("=", 1)[1]
-        raise RuntimeError(f"no JobState for job {job_id}: {out}")
-
-    def job_field(self, job_id: int, name: str) -> str:
-        """One ``Key=Value`` field of ``scontrol show job`` (e.g. Restarts, ExitCode)."""
-        for field in self.scontrol("show", "job", "-o", str(job_id)).split():
-            if field.startswith(f"{name}="):
-                return field.split("=", 1)[1]
-        raise KeyError(name)
-
-    def wait_for_jobs(self, timeout: float = 60.0, job_ids: Sequence[int] | None = None,
-                      poll: float = 0.5) -> None:
-        """Wait until squeue lists none of `job_ids` (all jobs when None)."""
-        wanted = None if job_ids is None else set(job_ids)
-        deadline = time.monotonic() + timeout
-        while True:
-            queued = self.queued_job_ids()
-            left = queued if wanted is None else queued & wanted
-            if not left:
-                return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"jobs {sorted(left)} still queued after {timeout:.0f} s:\n"
-                                   f"{self.squeue()}\n{self.log_tails()}")
-            time.sleep(poll)
 
 
 @pytest.fixture(scope="session")
