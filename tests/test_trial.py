@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from peftsweep import trial as trial_module
@@ -76,6 +78,26 @@ def test_pretrained_backbone_trains_with_dropout_on(tmp_path, monkeypatch):
     assert len(result["history"]) == 2  # validation ran between the two training epochs
     assert len(in_eval_mode) == 2 * result["history"][0]["step"]
     assert all(names == [] for names in in_eval_mode), in_eval_mode[0][:5]
+
+
+def test_checkpoint_writes_are_not_training_time(tmp_path, monkeypatch):
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    save = ModelCheckpoint._save_checkpoint
+    saves = []
+
+    def slow_save(self, trainer, filepath):
+        saves.append(filepath)
+        time.sleep(2.0)
+        save(self, trainer, filepath)
+
+    monkeypatch.setattr(ModelCheckpoint, "_save_checkpoint", slow_save)
+    # Validating twice per epoch: the writes follow each validation, inside the epoch.
+    result = trial_module.run_trial(config("trainer.val_check_interval=0.5"), tmp_path)
+    timing = result["timing"]
+    assert saves
+    # The sleeps fit in the wall time only if neither phase counted them.
+    assert timing["wall_s"] > timing["train_s"] + timing["eval_s"] + 2.0 * len(saves), timing
 
 
 def test_another_seed_gives_another_identity():

@@ -25,31 +25,44 @@ def _now() -> float:
 
 
 class PhaseTimer(Callback):
-    """Seconds spent in training steps vs validation, for samples/s and overhead."""
+    """Seconds spent in training steps vs validation, for samples/s and overhead.
+
+    A training stretch runs from the epoch start (or the first batch after a
+    validation) to the next validation or the epoch end, so the checkpoint writes
+    that follow a validation count as neither phase.
+    """
 
     def __init__(self):
         self.train_s = 0.0
         self.val_s = 0.0
         self.first_epoch: int | None = None
-        self._mark = 0.0
+        self._mark: float | None = None
+        self._val_mark = 0.0
+
+    def _stop_training_clock(self) -> None:
+        if self._mark is not None:
+            self.train_s += _now() - self._mark
+            self._mark = None
 
     def on_train_epoch_start(self, trainer, pl_module):
         if self.first_epoch is None:
             self.first_epoch = trainer.current_epoch
         self._mark = _now()
 
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self._mark is None:  # first batch after a validation (one sync per validation)
+            self._mark = _now()
+
     def on_validation_start(self, trainer, pl_module):
         if trainer.state.fn == TrainerFn.FITTING:
-            self.train_s += _now() - self._mark
+            self._stop_training_clock()
         self._val_mark = _now()
 
     def on_validation_end(self, trainer, pl_module):
         self.val_s += _now() - self._val_mark
-        self._mark = _now()
 
     def on_train_epoch_end(self, trainer, pl_module):
-        self.train_s += _now() - self._mark
-        self._mark = _now()
+        self._stop_training_clock()
 
 
 def _loggers(cfg: TrialConfig, job_dir: Path) -> list:
