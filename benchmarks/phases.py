@@ -18,10 +18,9 @@ from itertools import product
 from pathlib import Path
 
 from measure import REPO, run_child, run_worker, write_json
-from profiles import Sizes
+from profiles import Sizes, samples_for
 
 SYSTEMS = ("ours", "hf", "hf_grouped", "plain")
-PARITY_LR = {"full": 5e-5, "bitfit": 1e-3, "lora": 5e-4}
 MODEL_OVERRIDES = {"bert_tiny": ["model=bert_tiny", "model.pretrained=false"],
                    "minilm": ["model=minilm"]}
 
@@ -56,30 +55,36 @@ class Bench:
             write_json(path, [*records, record])
 
 
-def throughput_data(b: Bench) -> list[str]:
+def throughput_data(b: Bench, model: str) -> list[str]:
     """IMDb (first N of a seeded shuffle) when present, the built-in demo data otherwise."""
     s = b.sizes
+    rows = samples_for(s, model)
     common = [f"data.max_length={s.max_length}", f"++data.max_eval_samples={s.eval_samples}"]
     if b.imdb is None:
-        return ["data=demo", f"data.demo_size={s.samples}", *common]
+        return ["data=demo", f"data.demo_size={rows}", *common]
     return ["data=imdb", "data.source=files", f"++data.data_dir={b.imdb}",
-            f"++data.max_train_samples={s.samples}", *common]
+            f"++data.max_train_samples={rows}", *common]
+
+
+def parity_source(b: Bench) -> Path | None:
+    return b.imdb if b.sizes.parity_task == "imdb" else b.rte
 
 
 def parity_data(b: Bench) -> list[str]:
     s = b.sizes
     limits = [f"++data.max_train_samples={s.parity_train}"] if s.parity_train else []
     limits += [f"++data.max_eval_samples={s.parity_eval}"] if s.parity_eval else []
-    # Ours selects on a seeded 10% of train and tests once on the official validation split.
-    return ["data=rte", "data.source=files", f"++data.data_dir={b.rte}",
-            "data.selection=split_train", "data.test_on=validation",
-            f"data.max_length={s.parity_max_length}", *limits]
+    # Both select on a seeded 10% of train. IMDb tests once on (a fixed subset of) its
+    # official test split, RTE on GLUE's official validation split (test labels hidden).
+    task = ["data=imdb"] if s.parity_task == "imdb" else ["data=rte", "data.test_on=validation"]
+    return [*task, "data.source=files", f"++data.data_dir={parity_source(b)}",
+            "data.selection=split_train", f"data.max_length={s.parity_max_length}", *limits]
 
 
 def prepare(b: Bench) -> dict:
     """Tokenize every dataset once, before any timed run (one child process)."""
-    configs = [[*MODEL_OVERRIDES[m], *throughput_data(b)] for m in b.sizes.models]
-    if b.rte is not None:
+    configs = [[*MODEL_OVERRIDES[m], *throughput_data(b, m)] for m in b.sizes.models]
+    if parity_source(b) is not None:
         configs.append(["model=minilm", *parity_data(b)])
     return run_worker({"system": "prepare", "configs": configs}, b.work, "prepare",
                       b.sizes.timeout_s)
@@ -98,9 +103,9 @@ def throughput(b: Bench) -> None:
     s = b.sizes
     for model, strategies in s.models.items():
         for strategy in strategies:
-            overrides = [*MODEL_OVERRIDES[model], f"strategy={strategy}", *throughput_data(b),
-                         f"batch_size={s.batch_size}", f"epochs={s.epochs}", f"lr={s.lr}",
-                         "seed=1"]
+            overrides = [*MODEL_OVERRIDES[model], f"strategy={strategy}",
+                         *throughput_data(b, model), f"batch_size={s.batch_size}",
+                         f"epochs={s.epochs}", f"lr={s.lr}", "seed=1"]
             for repeat, system in product(range(s.repeats), SYSTEMS):
                 _throughput_run(b, {"model": model, "strategy": strategy, "system": system,
                                     "repeat": repeat}, overrides)
@@ -154,7 +159,7 @@ def _parity_job(b: Bench, strategy: str, seed: int, system: str) -> None:
     s = b.sizes
     overrides = ["model=minilm", f"strategy={strategy}", *parity_data(b),
                  f"batch_size={s.batch_size}", f"epochs={s.parity_epochs}",
-                 f"lr={PARITY_LR[strategy]}", f"seed={seed}"]
+                 f"lr={s.parity_lr[strategy]}", f"seed={seed}"]
     name = f"parity-{strategy}-{seed}-{system}"
     # Runs side by side share the cores instead of each starting one thread per core.
     threads = str(max(1, (os.cpu_count() or 1) // s.parity_workers))
@@ -166,9 +171,10 @@ def _parity_job(b: Bench, strategy: str, seed: int, system: str) -> None:
 
 
 def parity(b: Bench) -> None:
-    """Ours vs HF Trainer on RTE with minilm; runs side by side (accuracy is not timed)."""
-    if b.rte is None:
-        write_json(b.out / "parity.json", [{"skipped": f"no RTE data under {b.data_dir}"}])
+    """Ours vs HF Trainer with minilm on IMDb or RTE; runs side by side (accuracy is not timed)."""
+    if parity_source(b) is None:
+        write_json(b.out / "parity.json",
+                   [{"skipped": f"no {b.sizes.parity_task} data under {b.data_dir}"}])
         return
     jobs = [(strategy, seed, system) for seed in b.sizes.parity_seeds
             for strategy in b.sizes.parity_strategies for system in ("ours", "hf")]

@@ -55,10 +55,10 @@ def _ratio_lines(rows: list[dict]) -> list[str]:
 
 def _data_note(machine: dict) -> str:
     sizes = machine.get("sizes", {})
-    rows = (machine.get("prepared") or {})
-    first = next(iter(rows.values()), {}) if isinstance(rows, dict) else {}
-    return (f"{machine.get('throughput_data')}, {first.get('train', sizes.get('samples'))} "
-            "training rows")
+    per_model = sizes.get("model_samples") or {}
+    rows = ", ".join(f"{per_model.get(m, sizes.get('samples'))} for {m}"
+                     for m in sizes.get("models", {}))
+    return f"{machine.get('throughput_data')}, training rows: {rows}"
 
 
 def _throughput(records: list[dict] | None, machine: dict) -> list[str]:
@@ -125,12 +125,31 @@ def _overhead(record: dict | None) -> list[str]:
     return lines
 
 
-def _parity(records: list[dict] | None) -> list[str]:
-    lines = ["## Accuracy parity (RTE, minilm)", "",
-             "Same rows (peftsweep's prepared split: selection on a seeded 10% of train, test on "
-             "GLUE's official validation split), same hyper-parameters; both keep the epoch with "
-             "the best selection accuracy and test it once. Target: mean test accuracy within "
-             "1.5 points.", ""]
+PARITY_TEST = {"imdb": "a fixed subset of the official test split",
+               "rte": "GLUE's official validation split (test labels hidden)"}
+
+
+def _parity_setup(sizes: dict) -> str:
+    task = sizes.get("parity_task", "rte")
+    lrs = ", ".join(f"{k} {v:g}" for k, v in (sizes.get("parity_lr") or {}).items())
+    return (f"Same rows from peftsweep's prepared split ({sizes.get('parity_train') or 'all'} "
+            "training rows; selection on a seeded 10% of train, capped at "
+            f"{sizes.get('parity_eval') or 'all'} rows; test on {PARITY_TEST.get(task, task)}), "
+            f"max_length {sizes.get('parity_max_length')}, batch size {sizes.get('batch_size')}, "
+            f"{sizes.get('parity_epochs')} epochs, seeds "
+            f"{', '.join(map(str, sizes.get('parity_seeds', [])))}"
+            + (f", lr {lrs}" if lrs else "")
+            + "; the rest from conf/trainer/default.yaml, the same in both. Both evaluate after "
+            "each epoch, keep the epoch with the best selection accuracy and test it once. "
+            "Target: mean accuracy within 1.5 points.")
+
+
+def _parity(records: list[dict] | None, machine: dict) -> list[str]:
+    sizes = machine.get("sizes") or {}
+    task = sizes.get("parity_task", "rte")
+    lines = [f"## Accuracy parity ({'IMDb' if task == 'imdb' else task.upper()}, minilm)", ""]
+    if sizes:
+        lines += [_parity_setup(sizes), ""]
     if not records:
         return [*lines, "_Not run (`python benchmarks/run.py --parity`)._", ""]
     return [*lines, *tables.parity_table(records), ""]
@@ -147,7 +166,7 @@ def render(out: Path, doc: Path, copy: bool = True) -> str:
     throughput = _load(out, "throughput")
     text = "\n".join([*_header(machine), *_throughput(throughput, machine or {}),
                       *_memory(throughput), *_overhead(_load(out, "overhead")),
-                      *_parity(_load(out, "parity")),
+                      *_parity(_load(out, "parity"), machine or {}),
                       *tables.notes(), *_analysis()])
     for target in (doc, out / "benchmarks.md") if copy else (doc,):
         target.parent.mkdir(parents=True, exist_ok=True)

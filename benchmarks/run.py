@@ -2,7 +2,7 @@
 
     python benchmarks/run.py                 # throughput + memory + sweep overhead
     python benchmarks/run.py --quick         # everything, tiny (CPU smoke test, minutes)
-    python benchmarks/run.py --parity        # accuracy parity on RTE only (wants a GPU)
+    python benchmarks/run.py --parity        # accuracy parity only (minilm, IMDb subset)
     python benchmarks/run.py --all --out DIR # everything (the GPU run)
     python benchmarks/run.py --render DIR    # docs/benchmarks.md from DIR's JSON files
 
@@ -45,6 +45,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--epochs", type=int, help="epochs per throughput run")
     p.add_argument("--parity-workers", type=int, help="parity runs at once (GPU default 6)")
+    p.add_argument("--parity-task", choices=["imdb", "rte"],
+                   help="parity data: a fixed IMDb subset (default) or GLUE RTE")
     p.add_argument("--models", help="comma-separated subset of bert_tiny,minilm")
     p.add_argument("--strategies", help="comma-separated subset of full,bitfit,lora")
     p.add_argument("--keep-work", action="store_true", help="keep logs and job folders")
@@ -74,7 +76,8 @@ def _bench(args: argparse.Namespace, out: Path, work: Path) -> phases.Bench:
 
     sizes = profiles.choose(args.quick, torch.cuda.is_available(), samples=args.samples,
                             max_length=args.max_length, batch_size=args.batch_size,
-                            epochs=args.epochs, parity_workers=args.parity_workers)
+                            epochs=args.epochs, parity_workers=args.parity_workers,
+                            parity_task=args.parity_task)
     sizes = profiles.restrict(sizes, _names(args.models), _names(args.strategies))
     deadline = time.time() + args.budget_s if args.budget_s else float("inf")
     return phases.Bench(out, work, Path(args.data_dir).resolve(), sizes, deadline)

@@ -99,25 +99,31 @@ def memory_table(records: list[dict]) -> list[str]:
     return md_table(head, body)
 
 
+def _parity_row(strategy: str, split: str, ours: list, hf: list) -> list:
+    a = mean(v for _, v in ours) if ours else None
+    b = mean(v for _, v in hf) if hf else None
+    diff = a - b if a is not None and b is not None else None
+    verdict = "-" if diff is None else ("yes" if abs(diff) <= 1.5 else
+                                        f"**no** (by {abs(diff) - 1.5:.1f} points)")
+    return [strategy, split, ", ".join(f"{v:.1f}" for _, v in ours),
+            ", ".join(f"{v:.1f}" for _, v in hf), fmt(a), fmt(b), fmt(diff, 1, " pts"), verdict]
+
+
 def parity_table(records: list[dict]) -> list[str]:
-    by_strategy: dict[str, dict[str, list]] = {}
+    """Accuracy (%) per seed and the means; selection (validation) and test rows."""
+    found: dict[tuple, list] = {}
     for r in records:
-        if _ok(r) and r.get("test_accuracy") is not None:
-            by_strategy.setdefault(r["strategy"], {}).setdefault(r["system"], []).append(
-                (r["seed"], 100 * r["test_accuracy"]))
-    head = ["strategy", "ours (per seed)", "HF Trainer (per seed)", "ours mean", "HF mean",
-            "difference", "within 1.5?"]
-    body = []
-    for strategy, systems in by_strategy.items():
-        ours, hf = sorted(systems.get("ours", [])), sorted(systems.get("hf", []))
-        a = mean(v for _, v in ours) if ours else None
-        b = mean(v for _, v in hf) if hf else None
-        diff = a - b if a is not None and b is not None else None
-        verdict = "-" if diff is None else ("yes" if abs(diff) <= 1.5 else
-                                            f"**no** (by {abs(diff) - 1.5:.1f} points)")
-        body.append([strategy, ", ".join(f"{v:.1f}" for _, v in ours),
-                     ", ".join(f"{v:.1f}" for _, v in hf), fmt(a), fmt(b),
-                     fmt(diff, 1, " pts"), verdict])
+        for split in ("validation", "test"):
+            value = r.get(f"{split}_accuracy")
+            if _ok(r) and value is not None:
+                found.setdefault((r["strategy"], split, r["system"]), []).append(
+                    (r["seed"], 100 * value))
+    head = ["strategy", "accuracy on", "ours (per seed)", "HF Trainer (per seed)", "ours mean",
+            "HF mean", "difference", "within 1.5?"]
+    pairs = dict.fromkeys((strategy, split) for strategy, split, _ in found)
+    body = [_parity_row(strategy, split, sorted(found.get((strategy, split, "ours"), [])),
+                        sorted(found.get((strategy, split, "hf"), [])))
+            for strategy, split in pairs]
     lines = md_table(head, body)
     bad = problems(records)
     return lines + (["", "**Failed or skipped runs:**", "", *bad] if bad else [])

@@ -108,7 +108,8 @@ def run_prepare(spec: dict) -> dict:
     for overrides in spec["configs"]:
         cfg = compose_config(overrides)
         splits = prepare(cfg.data, load_tokenizer(cfg.model, cfg.cache_dir), cfg.cache_dir)
-        rows[cfg.data.name] = {name: len(split) for name, split in splits.items()}
+        key = f"{cfg.model.name} {cfg.data.name} @{cfg.data.max_length}"
+        rows[key] = {name: len(split) for name, split in splits.items()}
     return {"rows": rows}
 
 
