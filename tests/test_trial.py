@@ -100,6 +100,22 @@ def test_checkpoint_writes_are_not_training_time(tmp_path, monkeypatch):
     assert timing["wall_s"] > timing["train_s"] + timing["eval_s"] + 2.0 * len(saves), timing
 
 
+@pytest.mark.parametrize("fast_path_off", ["trainer.eval_batch_size=8",
+                                           "trainer.log_every_n_steps=1",
+                                           "trainer.fused_adamw=false"])
+def test_fast_paths_leave_the_metrics_unchanged(first_run, tmp_path, fast_path_off):
+    # The defaults (eval batch 2x train, logging every 10 steps, fused AdamW) are speed-ups
+    # only: switching one off must give the same selection and test metrics on CPU.
+    _, _, fast = first_run
+    slow = trial_module.run_trial(config(fast_path_off), tmp_path)
+    assert slow["status"] == "ok", slow["error"]
+    assert [e["step"] for e in slow["history"]] == [e["step"] for e in fast["history"]]
+    for mine, theirs in zip(slow["history"], fast["history"], strict=True):
+        assert mine == pytest.approx(theirs, abs=1e-6)
+    assert slow["test"] == pytest.approx(fast["test"], abs=1e-6)
+    assert slow["best"]["step"] == fast["best"]["step"]
+
+
 def test_another_seed_gives_another_identity():
     assert config("seed=2").identity() != config().identity()
     assert config("trainer.log_every_n_steps=5").identity() == config().identity()
