@@ -9,13 +9,15 @@ MODEL ?= bert_tiny
 TEXT ?= Hello world!
 PAIR ?= How are you?
 ARGS ?=
+# Benchmark results accumulate here, phase by phase (git-ignored).
+BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report tables params inspect bench clean
+.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity clean
 
 help: ## List the documented targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-13s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -60,8 +62,11 @@ params: $(STAMP) ## Exact parameter breakdown per strategy: make params MODEL=be
 inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" PAIR="How are you?"
 	$(VENV)/bin/peftsweep-inspect --text "$(TEXT)" --pair "$(PAIR)" $(ARGS)
 
-bench: $(STAMP) ## Throughput and memory against HF Trainer and a plain loop (docs/benchmarks.md)
-	$(PY) benchmarks/run.py $(ARGS)
+bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
+	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)
+
+bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores)
+	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
 
 clean: ## Remove caches (never sweep results)
 	rm -rf .pytest_cache .ruff_cache build src/*.egg-info
