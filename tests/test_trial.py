@@ -116,6 +116,23 @@ def test_fast_paths_leave_the_metrics_unchanged(first_run, tmp_path, fast_path_o
     assert slow["best"]["step"] == fast["best"]["step"]
 
 
+def test_each_epoch_sees_the_batches_in_a_new_order(tmp_path, monkeypatch):
+    batches: list[list[tuple]] = []
+    original = SequenceClassifier.training_step
+
+    def spy(self, batch, batch_idx):
+        if batch_idx == 0:
+            batches.append([])
+        batches[-1].append(tuple(batch["input_ids"][0].tolist()))
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    assert trial_module.run_trial(config(), tmp_path)["status"] == "ok"
+    first, second = batches
+    assert len(first) == len(second) == 13
+    assert first != second
+
+
 def test_another_seed_gives_another_identity():
     assert config("seed=2").identity() != config().identity()
     assert config("trainer.log_every_n_steps=5").identity() == config().identity()

@@ -29,6 +29,12 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    @property
+    def sampler(self) -> LengthGroupedBatchSampler:
+        # Lightning sets the epoch (also after a resume) through batch_sampler.sampler, the
+        # attribute torch's BatchSampler has; without it every epoch replays epoch 0's order.
+        return self
+
     def __len__(self) -> int:
         return -(-len(self.lengths) // self.batch_size)
 
