@@ -129,7 +129,7 @@ PARITY_TEST = {"imdb": "a fixed subset of the official test split",
                "rte": "GLUE's official validation split (test labels hidden)"}
 
 
-def _parity_setup(sizes: dict) -> str:
+def _parity_setup(sizes: dict, records: list[dict]) -> str:
     task = sizes.get("parity_task", "rte")
     lrs = ", ".join(f"{k} {v:g}" for k, v in (sizes.get("parity_lr") or {}).items())
     return (f"Same rows from peftsweep's prepared split ({sizes.get('parity_train') or 'all'} "
@@ -137,11 +137,16 @@ def _parity_setup(sizes: dict) -> str:
             f"{sizes.get('parity_eval') or 'all'} rows; test on {PARITY_TEST.get(task, task)}), "
             f"max_length {sizes.get('parity_max_length')}, batch size {sizes.get('batch_size')}, "
             f"{sizes.get('parity_epochs')} epochs, seeds "
-            f"{', '.join(map(str, sizes.get('parity_seeds', [])))}"
+            f"{', '.join(map(str, _seeds(records) or sizes.get('parity_seeds', [])))}"
             + (f", lr {lrs}" if lrs else "")
             + "; the rest from conf/trainer/default.yaml, the same in both. Both evaluate after "
             "each epoch, keep the epoch with the best selection accuracy and test it once. "
             "Target: mean accuracy within 1.5 points.")
+
+
+def _seeds(records: list[dict]) -> list[int]:
+    # Runs of several invocations may be merged into one parity.json: list what is there.
+    return sorted({r["seed"] for r in records if "seed" in r})
 
 
 def _parity(records: list[dict] | None, machine: dict) -> list[str]:
@@ -149,7 +154,7 @@ def _parity(records: list[dict] | None, machine: dict) -> list[str]:
     task = sizes.get("parity_task", "rte")
     lines = [f"## Accuracy parity ({'IMDb' if task == 'imdb' else task.upper()}, minilm)", ""]
     if sizes:
-        lines += [_parity_setup(sizes), ""]
+        lines += [_parity_setup(sizes, records or []), ""]
     if not records:
         return [*lines, "_Not run (`python benchmarks/run.py --parity`)._", ""]
     return [*lines, *tables.parity_table(records), ""]

@@ -45,6 +45,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--epochs", type=int, help="epochs per throughput run")
     p.add_argument("--parity-workers", type=int, help="parity runs at once (GPU default 6)")
+    p.add_argument("--parity-seeds", help="comma-separated seeds for parity (default 1,2)")
     p.add_argument("--parity-task", choices=["imdb", "rte"],
                    help="parity data: a fixed IMDb subset (default) or GLUE RTE")
     p.add_argument("--models", help="comma-separated subset of bert_tiny,minilm")
@@ -71,13 +72,21 @@ def _names(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()] if text else None
 
 
+def _seeds(text: str | None) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(seed) for seed in _names(text)) if text else None
+    except ValueError:
+        sys.exit(f"run.py: --parity-seeds wants integers, got {text!r}")
+
+
 def _bench(args: argparse.Namespace, out: Path, work: Path) -> phases.Bench:
     import torch
 
     sizes = profiles.choose(args.quick, torch.cuda.is_available(), samples=args.samples,
                             max_length=args.max_length, batch_size=args.batch_size,
                             epochs=args.epochs, parity_workers=args.parity_workers,
-                            parity_task=args.parity_task)
+                            parity_task=args.parity_task,
+                            parity_seeds=_seeds(args.parity_seeds))
     sizes = profiles.restrict(sizes, _names(args.models), _names(args.strategies))
     deadline = time.time() + args.budget_s if args.budget_s else float("inf")
     return phases.Bench(out, work, Path(args.data_dir).resolve(), sizes, deadline)
