@@ -141,9 +141,10 @@ def notes() -> list[str]:
         "ours logs to TensorBoard + CSV every 10 steps and checks the loss for NaN; HF "
         "Trainer logs every 10 steps and uses its default `adamw_torch_fused`; the plain loop "
         "does no logging and uses fused AdamW. The `optimizer` column says which ran.",
-        "- Ours' train_s runs from each epoch's start to its end, validation excluded; the "
-        "checkpoint writes (best + last, after `on_train_epoch_end`) fall outside it and count "
-        "as per-trial overhead (column `checkpoint writes s`). The peers' clocks start at HF's "
+        "- Ours' train_s runs from each epoch's start (or the first batch after a "
+        "validation) to the next validation or the epoch's end; validation and the checkpoint "
+        "writes (best + last) fall outside it and count as per-trial overhead (column "
+        "`checkpoint writes s`). The peers' clocks start at HF's "
         "`on_train_begin` (after the dataloader and optimizer exist) or at the plain loop's "
         "first batch, and stop after the last step (GPU synchronized).",
         "- Peak RSS comes from `os.wait4` on that one child process, so runs never mix.", ""]
