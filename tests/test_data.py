@@ -144,6 +144,19 @@ def test_length_grouped_batches_are_seeded_and_complete():
     assert spread < np.ptp(lengths) / 2  # batches hold similar lengths
 
 
+def test_ungrouped_batches_mix_lengths():
+    lengths = np.random.default_rng(0).integers(3, 60, size=203)
+    grouped = list(LengthGroupedBatchSampler(lengths, batch_size=16, seed=7))
+    random = list(LengthGroupedBatchSampler(lengths, batch_size=16, seed=7, group_batches=1))
+    assert sorted(i for b in random for i in b) == list(range(203))
+
+    def spread(batches):
+        return np.mean([np.ptp(lengths[b]) for b in batches])
+
+    # Random batches of 16 span most of the length range; grouped ones a small part of it.
+    assert spread(random) > np.ptp(lengths) / 2 > 4 * spread(grouped)
+
+
 def test_dynamic_padding_to_multiple():
     rows = [{"input_ids": np.array([101, 7, 102]), "attention_mask": np.array([1, 1, 1]),
              "labels": 1},

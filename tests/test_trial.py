@@ -133,6 +133,44 @@ def test_each_epoch_sees_the_batches_in_a_new_order(tmp_path, monkeypatch):
     assert first != second
 
 
+def test_learning_rate_follows_hf_linear_warmup_and_decay(tmp_path, monkeypatch):
+    # The schedule of HF Trainer's "linear": 0 at the first step, the peak after the warmup,
+    # then straight down towards 0, so learning rates carry over between the two tools.
+    rates: list[float] = []
+    original = SequenceClassifier.training_step
+
+    def spy(self, batch, batch_idx):
+        rates.append(self.trainer.optimizers[0].param_groups[0]["lr"])
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    result = trial_module.run_trial(config("trainer.warmup_steps=4", "lr=1e-3"), tmp_path)
+    assert result["status"] == "ok", result["error"]
+    total, warmup = len(rates), 4
+    expected = [1e-3 * (s / warmup if s < warmup else (total - s) / (total - warmup))
+                for s in range(total)]
+    assert total == 26
+    assert rates == pytest.approx(expected, abs=1e-12)
+
+
+def test_training_batches_can_mix_lengths(tmp_path, monkeypatch):
+    widths: dict[bool, list[int]] = {True: [], False: []}
+    original = SequenceClassifier.training_step
+
+    def spy(self, batch, batch_idx):
+        widths[self.trainer.datamodule.cfg.trainer.group_by_length].append(
+            batch["input_ids"].shape[1])
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    for grouped in (True, False):
+        cfg = config(f"trainer.group_by_length={str(grouped).lower()}")
+        assert trial_module.run_trial(cfg, tmp_path / str(grouped))["status"] == "ok"
+    # Random batches pad to the longest of 32 random rows: wider on average.
+    assert sum(widths[False]) > sum(widths[True])
+    assert config("trainer.group_by_length=false").identity() != config().identity()
+
+
 def test_another_seed_gives_another_identity():
     assert config("seed=2").identity() != config().identity()
     assert config("trainer.log_every_n_steps=5").identity() == config().identity()

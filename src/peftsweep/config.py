@@ -76,6 +76,7 @@ class TrainerConfig:
     keep_checkpoint: bool = False
     enable_progress_bar: bool = False
     fused_adamw: bool = True
+    group_by_length: bool = True
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,10 @@ def _build(cls, section: Any, key: str):
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigError(f"{key}.{unknown[0]}", "unknown key", ", ".join(sorted(names)))
+    for f in dataclasses.fields(cls):
+        # A typo such as `=ture` would otherwise pass as a truthy string.
+        if f.type == "bool" and f.name in values and not isinstance(values[f.name], bool):
+            raise ConfigError(f"{key}.{f.name}", f"must be true or false, got {values[f.name]!r}")
     try:
         return cls(**values)
     except TypeError as err:

@@ -14,11 +14,12 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 PAD_COLUMNS = {"input_ids": "pad", "token_type_ids": 0, "attention_mask": 0}
+GROUP_BATCHES = 50  # batches per length-sorted group; 1 gives plain random batches
 
 
 class LengthGroupedBatchSampler(Sampler[list[int]]):
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int,
-                 shuffle: bool = True, group_batches: int = 50):
+                 shuffle: bool = True, group_batches: int = GROUP_BATCHES):
         self.lengths = np.asarray(lengths)
         self.batch_size = batch_size
         self.seed = seed

@@ -6,7 +6,12 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from peftsweep.config import TrialConfig
-from peftsweep.data.batching import LengthGroupedBatchSampler, PaddingCollator, TokenizedSplit
+from peftsweep.data.batching import (
+    GROUP_BATCHES,
+    LengthGroupedBatchSampler,
+    PaddingCollator,
+    TokenizedSplit,
+)
 from peftsweep.data.cache import prepare
 from peftsweep.data.sources import task_spec
 
@@ -35,7 +40,9 @@ class ClassificationDataModule(pl.LightningDataModule):
         split = self.splits[name]
         size = self.cfg.batch_size if train else (
             self.cfg.trainer.eval_batch_size or 2 * self.cfg.batch_size)
-        sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train)
+        group = GROUP_BATCHES if self.cfg.trainer.group_by_length else 1
+        sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train,
+                                            group_batches=group)
         return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)
 
     def train_dataloader(self) -> DataLoader:

@@ -7,6 +7,7 @@ import math
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from transformers import get_linear_schedule_with_warmup
 
 from peftsweep.data.tasks import TaskSpec
 from peftsweep.models.metrics import build_metrics, predictions
@@ -117,13 +118,9 @@ class SequenceClassifier(pl.LightningModule):
         optimizer = torch.optim.AdamW(groups, lr=self.lr, fused=self.fused_adamw or None)
         total = max(int(self.trainer.estimated_stepping_batches), 1)
         warmup = self.warmup_steps or math.ceil(self.warmup_ratio * total)
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / (warmup + 1)
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        # The same schedule as HF Trainer's "linear" (first step at lr 0), so results and
+        # learning rates carry over between the two.
+        scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler,
                                                          "interval": "step"}}
 
