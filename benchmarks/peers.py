@@ -100,10 +100,10 @@ def _accuracy(prediction) -> dict:
     return {"accuracy": float((np.argmax(logits, -1) == prediction.label_ids).mean())}
 
 
-def parity(w: Workload) -> dict:
+def parity(w: Workload, grouped: bool = False) -> dict:
     """Same selection as ours: eval each epoch, keep the best, test it on the official split."""
     with tempfile.TemporaryDirectory(prefix="hf-parity-") as out_dir:
-        args = arguments(w, out_dir, grouped=False, eval_strategy="epoch",
+        args = arguments(w, out_dir, grouped=grouped, eval_strategy="epoch",
                          save_strategy="epoch", save_total_limit=1, save_only_model=True,
                          load_best_model_at_end=True, metric_for_best_model="accuracy",
                          greater_is_better=True)

@@ -151,19 +151,28 @@ def overhead(b: Bench) -> None:
     write_json(b.out / "overhead.json", record)
 
 
+# Parity systems: (worker system, extra overrides). Ours groups training batches by length
+# by default, HF Trainer samples at random; the other two swap that, for like-for-like pairs.
+PARITY_SYSTEMS = {"ours": ("ours", []),
+                  "ours_random": ("ours", ["trainer.group_by_length=false"]),
+                  "hf": ("hf_parity", []),
+                  "hf_grouped": ("hf_grouped_parity", [])}
+
+
 def _parity_job(b: Bench, strategy: str, seed: int, system: str) -> None:
     key = {"strategy": strategy, "seed": seed, "system": system}
     if b.out_of_time():
         b.append("parity", {**key, "skipped": "time budget spent"})
         return
     s = b.sizes
+    worker_system, extra = PARITY_SYSTEMS[system]
     overrides = ["model=minilm", f"strategy={strategy}", *parity_data(b),
                  f"batch_size={s.batch_size}", f"epochs={s.parity_epochs}",
-                 f"lr={s.parity_lr[strategy]}", f"seed={seed}"]
+                 f"lr={s.parity_lr[strategy]}", f"seed={seed}", *extra]
     name = f"parity-{strategy}-{seed}-{system}"
     # Runs side by side share the cores instead of each starting one thread per core.
     threads = str(max(1, (os.cpu_count() or 1) // s.parity_workers))
-    record = _measure(b, "ours" if system == "ours" else "hf_parity", overrides, name,
+    record = _measure(b, worker_system, overrides, name,
                       env={"OMP_NUM_THREADS": threads})
     print(f"parity {strategy} seed {seed} {system}: test accuracy "
           f"{record.get('test_accuracy')}", flush=True)
@@ -177,7 +186,7 @@ def parity(b: Bench) -> None:
                    [{"skipped": f"no {b.sizes.parity_task} data under {b.data_dir}"}])
         return
     jobs = [(strategy, seed, system) for seed in b.sizes.parity_seeds
-            for strategy in b.sizes.parity_strategies for system in ("ours", "hf")]
+            for strategy in b.sizes.parity_strategies for system in b.sizes.parity_systems]
     with ThreadPoolExecutor(b.sizes.parity_workers) as pool:
         for future in [pool.submit(_parity_job, b, *job) for job in jobs]:
             future.result()

@@ -37,6 +37,7 @@ class Sizes:
     parity_max_length: int = 128
     parity_workers: int = 1
     parity_strategies: tuple = tuple(ALL)
+    parity_systems: tuple = ("ours", "hf")  # of phases.PARITY_SYSTEMS
     parity_lr: dict = field(default_factory=lambda: {"full": 5e-5, "bitfit": 5e-3,
                                                      "lora": 2e-3})
     timeout_s: float = 600.0  # per child process

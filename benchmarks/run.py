@@ -48,6 +48,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parity-seeds", help="comma-separated seeds for parity (default 1,2)")
     p.add_argument("--parity-task", choices=["imdb", "rte"],
                    help="parity data: a fixed IMDb subset (default) or GLUE RTE")
+    p.add_argument("--parity-systems", help="comma-separated subset of ours,ours_random,hf,"
+                   "hf_grouped (default ours,hf; *_random/_grouped swap the batch sampling)")
     p.add_argument("--models", help="comma-separated subset of bert_tiny,minilm")
     p.add_argument("--strategies", help="comma-separated subset of full,bitfit,lora")
     p.add_argument("--keep-work", action="store_true", help="keep logs and job folders")
@@ -79,6 +81,15 @@ def _seeds(text: str | None) -> tuple[int, ...] | None:
         sys.exit(f"run.py: --parity-seeds wants integers, got {text!r}")
 
 
+def _parity_systems(text: str | None) -> tuple[str, ...] | None:
+    chosen = _names(text)
+    unknown = sorted(set(chosen or []) - set(phases.PARITY_SYSTEMS))
+    if unknown:
+        sys.exit(f"run.py: unknown parity system {unknown[0]!r} "
+                 f"(allowed: {', '.join(phases.PARITY_SYSTEMS)})")
+    return tuple(chosen) if chosen else None
+
+
 def _bench(args: argparse.Namespace, out: Path, work: Path) -> phases.Bench:
     import torch
 
@@ -86,7 +97,8 @@ def _bench(args: argparse.Namespace, out: Path, work: Path) -> phases.Bench:
                             max_length=args.max_length, batch_size=args.batch_size,
                             epochs=args.epochs, parity_workers=args.parity_workers,
                             parity_task=args.parity_task,
-                            parity_seeds=_seeds(args.parity_seeds))
+                            parity_seeds=_seeds(args.parity_seeds),
+                            parity_systems=_parity_systems(args.parity_systems))
     sizes = profiles.restrict(sizes, _names(args.models), _names(args.strategies))
     deadline = time.time() + args.budget_s if args.budget_s else float("inf")
     return phases.Bench(out, work, Path(args.data_dir).resolve(), sizes, deadline)

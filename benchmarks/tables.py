@@ -99,31 +99,39 @@ def memory_table(records: list[dict]) -> list[str]:
     return md_table(head, body)
 
 
-def _parity_row(strategy: str, split: str, ours: list, hf: list) -> list:
-    a = mean(v for _, v in ours) if ours else None
-    b = mean(v for _, v in hf) if hf else None
+# (ours side, HF side, label): the first pair is the target, each tool with its defaults.
+PARITY_PAIRS = [("ours", "hf", "defaults: ours grouped, HF random"),
+                ("ours_random", "hf", "both random batches"),
+                ("ours", "hf_grouped", "both length-grouped")]
+
+
+def _parity_row(strategy: str, split: str, label: str, ours: dict, hf: dict) -> list:
+    seeds = sorted(set(ours) & set(hf))  # means over the seeds both sides ran
+    a = mean(ours[s] for s in seeds) if seeds else None
+    b = mean(hf[s] for s in seeds) if seeds else None
     diff = a - b if a is not None and b is not None else None
     verdict = "-" if diff is None else ("yes" if abs(diff) <= 1.5 else
                                         f"**no** (by {abs(diff) - 1.5:.1f} points)")
-    return [strategy, split, ", ".join(f"{v:.1f}" for _, v in ours),
-            ", ".join(f"{v:.1f}" for _, v in hf), fmt(a), fmt(b), fmt(diff, 1, " pts"), verdict]
+    return [strategy, split, label, ", ".join(f"{ours[s]:.1f}" for s in seeds),
+            ", ".join(f"{hf[s]:.1f}" for s in seeds), fmt(a), fmt(b), fmt(diff, 1, " pts"),
+            verdict]
 
 
 def parity_table(records: list[dict]) -> list[str]:
-    """Accuracy (%) per seed and the means; selection (validation) and test rows."""
-    found: dict[tuple, list] = {}
+    """Accuracy (%) per seed and the means, per pair of systems; selection and test rows."""
+    found: dict[tuple, dict] = {}
     for r in records:
         for split in ("validation", "test"):
             value = r.get(f"{split}_accuracy")
             if _ok(r) and value is not None:
-                found.setdefault((r["strategy"], split, r["system"]), []).append(
-                    (r["seed"], 100 * value))
-    head = ["strategy", "accuracy on", "ours (per seed)", "HF Trainer (per seed)", "ours mean",
-            "HF mean", "difference", "within 1.5?"]
-    pairs = dict.fromkeys((strategy, split) for strategy, split, _ in found)
-    body = [_parity_row(strategy, split, sorted(found.get((strategy, split, "ours"), [])),
-                        sorted(found.get((strategy, split, "hf"), [])))
-            for strategy, split in pairs]
+                found.setdefault((r["strategy"], split, r["system"]), {})[r["seed"]] = 100 * value
+    head = ["strategy", "accuracy on", "batches", "ours (per seed)", "HF Trainer (per seed)",
+            "ours mean", "HF mean", "difference", "within 1.5?"]
+    cells = dict.fromkeys((strategy, split) for strategy, split, _ in found)
+    body = [_parity_row(strategy, split, label, found[(strategy, split, a)],
+                        found[(strategy, split, b)])
+            for a, b, label in PARITY_PAIRS for strategy, split in cells
+            if (strategy, split, a) in found and (strategy, split, b) in found]
     lines = md_table(head, body)
     bad = problems(records)
     return lines + (["", "**Failed or skipped runs:**", "", *bad] if bad else [])

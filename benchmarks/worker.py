@@ -86,10 +86,10 @@ def run_peer(spec: dict) -> dict:
         import peers
 
         out = peers.train(w, grouped=system == "hf_grouped")
-    elif system == "hf_parity":
+    elif system in ("hf_parity", "hf_grouped_parity"):
         import peers
 
-        out = peers.parity(w)
+        out = peers.parity(w, grouped=system == "hf_grouped_parity")
     else:
         raise ValueError(f"unknown system {system!r}")
     out.update(trainable=workload.trainable(w.model), precision=w.precision)
