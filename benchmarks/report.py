@@ -84,7 +84,9 @@ def _throughput(records: list[dict] | None, machine: dict) -> list[str]:
             "ours/HF", "ours/HF grouped", "ours/plain"]
     body = [[r["model"], r["strategy"], *(_rate(r.get(s)) for s in ("ours", *PEERS)),
              *(fmt(r.get(f"ratio_{s}"), 2, "x") for s in PEERS)] for r in rows]
-    lines += ["Train samples/s (the fastest of the repeats):", "", *md_table(head, body), "",
+    repeats = len({r.get("repeat", 0) for r in records})
+    lines += [f"Train samples/s (the fastest of {repeats} interleaved repeat(s) per system):", "",
+              *md_table(head, body), "",
               *_ratio_lines(rows)]
     lines += ["Whole process (fresh `python` per run, start-up included) and peak RSS of "
               "that process:", "", *tables.process_table(records), ""]

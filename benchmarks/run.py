@@ -44,6 +44,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-length", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--epochs", type=int, help="epochs per throughput run")
+    p.add_argument("--repeats", type=int, help="throughput runs per system, interleaved; the "
+                   "fastest counts (default 2 on CPU)")
     p.add_argument("--parity-workers", type=int, help="parity runs at once (GPU default 6)")
     p.add_argument("--parity-seeds", help="comma-separated seeds for parity (default 1,2)")
     p.add_argument("--parity-task", choices=["imdb", "rte"],
@@ -95,7 +97,8 @@ def _bench(args: argparse.Namespace, out: Path, work: Path) -> phases.Bench:
 
     sizes = profiles.choose(args.quick, torch.cuda.is_available(), samples=args.samples,
                             max_length=args.max_length, batch_size=args.batch_size,
-                            epochs=args.epochs, parity_workers=args.parity_workers,
+                            epochs=args.epochs, repeats=args.repeats,
+                            parity_workers=args.parity_workers,
                             parity_task=args.parity_task,
                             parity_seeds=_seeds(args.parity_seeds),
                             parity_systems=_parity_systems(args.parity_systems))
