@@ -167,7 +167,7 @@ def _parity_job(b: Bench, strategy: str, seed: int, system: str) -> None:
     s = b.sizes
     worker_system, extra = PARITY_SYSTEMS[system]
     overrides = ["model=minilm", f"strategy={strategy}", *parity_data(b),
-                 f"batch_size={s.batch_size}", f"epochs={s.parity_epochs}",
+                 f"batch_size={s.batch_size}", f"epochs={s.parity_epochs[strategy]}",
                  f"lr={s.parity_lr[strategy]}", f"seed={seed}", *extra]
     name = f"parity-{strategy}-{seed}-{system}"
     # Runs side by side share the cores instead of each starting one thread per core.

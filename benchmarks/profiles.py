@@ -32,7 +32,7 @@ class Sizes:
     parity_task: str = "imdb"
     parity_train: int | None = None  # None: the whole train split
     parity_eval: int | None = None  # caps the selection and the test split
-    parity_epochs: int = 2
+    parity_epochs: dict = field(default_factory=lambda: dict.fromkeys(ALL, 2))
     parity_seeds: tuple = (1, 2)
     parity_max_length: int = 128
     parity_workers: int = 1
@@ -49,7 +49,8 @@ QUICK = Sizes(
     # minilm on CPU is slow: one strategy proves its path (PEFT + pretrained weights).
     models={"bert_tiny": ALL, "minilm": ["lora"]},
     demo_overrides=("epochs=1", "data.demo_size=256"),
-    parity_train=96, parity_eval=64, parity_epochs=1, parity_seeds=(1,), parity_max_length=64,
+    parity_train=96, parity_eval=64, parity_epochs=dict.fromkeys(ALL, 1), parity_seeds=(1,),
+    parity_max_length=64,
     timeout_s=300.0,
 )
 

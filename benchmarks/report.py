@@ -139,16 +139,27 @@ PARITY_TEST = {"imdb": "a fixed subset of the official test split",
 def _parity_setup(sizes: dict, records: list[dict]) -> str:
     task = sizes.get("parity_task", "rte")
     lrs = ", ".join(f"{k} {v:g}" for k, v in (sizes.get("parity_lr") or {}).items())
+    epochs = _epochs(records) or sizes.get("parity_epochs")
     return (f"Same rows from peftsweep's prepared split ({sizes.get('parity_train') or 'all'} "
             "training rows; selection on a seeded 10% of train, capped at "
             f"{sizes.get('parity_eval') or 'all'} rows; test on {PARITY_TEST.get(task, task)}), "
             f"max_length {sizes.get('parity_max_length')}, batch size {sizes.get('batch_size')}, "
-            f"{sizes.get('parity_epochs')} epochs, seeds "
+            f"epochs {epochs}, seeds "
             f"{', '.join(map(str, _seeds(records) or sizes.get('parity_seeds', [])))}"
             + (f", lr {lrs}" if lrs else "")
             + "; the rest from conf/trainer/default.yaml, the same in both. Both evaluate after "
             "each epoch, keep the epoch with the best selection accuracy and test it once. "
             "Target: mean accuracy within 1.5 points.")
+
+
+def _epochs(records: list[dict]) -> str:
+    """Epochs per strategy as the runs were given them (merged runs may differ)."""
+    found: dict[str, set] = {}
+    for r in records:
+        for override in r.get("overrides") or []:
+            if override.startswith("epochs="):
+                found.setdefault(r["strategy"], set()).add(override.removeprefix("epochs="))
+    return ", ".join(f"{s} {'/'.join(sorted(e))}" for s, e in found.items())
 
 
 def _seeds(records: list[dict]) -> list[int]:
