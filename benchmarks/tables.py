@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from statistics import mean
+from statistics import mean, stdev
 
 SYSTEM_NAMES = {"ours": "ours", "hf": "HF Trainer", "hf_grouped": "HF Trainer, grouped",
                 "plain": "plain loop"}
@@ -114,7 +114,14 @@ def _parity_row(strategy: str, split: str, label: str, ours: dict, hf: dict) -> 
                                         f"**no** (by {abs(diff) - 1.5:.1f} points)")
     return [strategy, split, label, ", ".join(f"{ours[s]:.1f}" for s in seeds),
             ", ".join(f"{hf[s]:.1f}" for s in seeds), fmt(a), fmt(b), fmt(diff, 1, " pts"),
-            verdict]
+            fmt(_standard_error([ours[s] for s in seeds], [hf[s] for s in seeds]), 1), verdict]
+
+
+def _standard_error(ours: list[float], hf: list[float]) -> float | None:
+    """Of the difference of the two means, from the seed-to-seed spread of each side."""
+    if len(ours) < 2 or len(hf) < 2:
+        return None
+    return (stdev(ours) ** 2 / len(ours) + stdev(hf) ** 2 / len(hf)) ** 0.5
 
 
 def parity_table(records: list[dict]) -> list[str]:
@@ -126,7 +133,7 @@ def parity_table(records: list[dict]) -> list[str]:
             if _ok(r) and value is not None:
                 found.setdefault((r["strategy"], split, r["system"]), {})[r["seed"]] = 100 * value
     head = ["strategy", "accuracy on", "batches", "ours (per seed)", "HF Trainer (per seed)",
-            "ours mean", "HF mean", "difference", "within 1.5?"]
+            "ours mean", "HF mean", "difference", "its s.e.", "within 1.5?"]
     cells = dict.fromkeys((strategy, split) for strategy, split, _ in found)
     body = [_parity_row(strategy, split, label, found[(strategy, split, a)],
                         found[(strategy, split, b)])
