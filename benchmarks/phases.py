@@ -70,10 +70,11 @@ def parity_source(b: Bench) -> Path | None:
     return b.imdb if b.sizes.parity_task == "imdb" else b.rte
 
 
-def parity_data(b: Bench) -> list[str]:
+def parity_data(b: Bench, train: int | None = None, evaluate: int | None = None) -> list[str]:
     s = b.sizes
-    limits = [f"++data.max_train_samples={s.parity_train}"] if s.parity_train else []
-    limits += [f"++data.max_eval_samples={s.parity_eval}"] if s.parity_eval else []
+    train, evaluate = train or s.parity_train, evaluate or s.parity_eval
+    limits = [f"++data.max_train_samples={train}"] if train else []
+    limits += [f"++data.max_eval_samples={evaluate}"] if evaluate else []
     # Both select on a seeded 10% of train. IMDb tests once on (a fixed subset of) its
     # official test split, RTE on GLUE's official validation split (test labels hidden).
     task = ["data=imdb"] if s.parity_task == "imdb" else ["data=rte", "data.test_on=validation"]
@@ -190,3 +191,25 @@ def parity(b: Bench) -> None:
     with ThreadPoolExecutor(b.sizes.parity_workers) as pool:
         for future in [pool.submit(_parity_job, b, *job) for job in jobs]:
             future.result()
+
+
+def lockstep(b: Bench) -> None:
+    """Ours vs HF Trainer step by step on minilm (benchmarks/lockstep.py), on CPU."""
+    if parity_source(b) is None:
+        write_json(b.out / "lockstep.json",
+                   [{"skipped": f"no {b.sizes.parity_task} data under {b.data_dir}"}])
+        return
+    s = b.sizes
+    for strategy in s.parity_strategies:
+        if b.out_of_time():
+            b.append("lockstep", {"strategy": strategy, "skipped": "time budget spent"})
+            continue
+        # Few rows: the check is per step; evaluation is not compared and kept tiny.
+        overrides = ["model=minilm", f"strategy={strategy}",
+                     *parity_data(b, s.lockstep_train, s.batch_size),
+                     "trainer.group_by_length=false", "trainer.accelerator=cpu",
+                     f"batch_size={s.batch_size}", "epochs=2", f"lr={s.parity_lr[strategy]}",
+                     "seed=1"]
+        print(f"lockstep {strategy} ...", flush=True)
+        record = _measure(b, "lockstep", overrides, f"lockstep-{strategy}")
+        b.append("lockstep", {"strategy": strategy, **record, "overrides": overrides})

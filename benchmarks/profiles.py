@@ -40,6 +40,7 @@ class Sizes:
     parity_systems: tuple = ("ours", "hf")  # of phases.PARITY_SYSTEMS
     parity_lr: dict = field(default_factory=lambda: {"full": 5e-5, "bitfit": 5e-3,
                                                      "lora": 2e-3})
+    lockstep_train: int = 320  # training rows of the step-for-step check (10 steps an epoch)
     timeout_s: float = 600.0  # per child process
 
 
@@ -50,7 +51,7 @@ QUICK = Sizes(
     models={"bert_tiny": ALL, "minilm": ["lora"]},
     demo_overrides=("epochs=1", "data.demo_size=256"),
     parity_train=96, parity_eval=64, parity_epochs=dict.fromkeys(ALL, 1), parity_seeds=(1,),
-    parity_max_length=64,
+    parity_max_length=64, lockstep_train=96,
     timeout_s=300.0,
 )
 

@@ -180,6 +180,33 @@ def _parity(records: list[dict] | None, machine: dict) -> list[str]:
     return [*lines, *tables.parity_table(records), ""]
 
 
+LOCKSTEP_TOLERANCE = 1e-5  # float noise on a loss near 0.7; a real difference is far larger
+
+
+def _lockstep(records: list[dict] | None) -> list[str]:
+    lines = ["## Step for step (minilm, CPU)", "",
+             "Our trial and HF Trainer on the same model, the same batches in the same order "
+             "(our random order) and no dropout (`benchmarks/lockstep.py`): the largest "
+             "difference in any step's training loss and learning rate. Equal steps mean the "
+             "optimizer, schedule, clipping, weight decay, loss and padding are the same, so an "
+             "accuracy gap above can only come from batch order and dropout draws.", ""]
+    if not records:
+        return [*lines, "_Not run (`python benchmarks/run.py --phases lockstep`)._", ""]
+    body = []
+    for r in records:
+        if "max_loss_diff" not in r:
+            body.append([r.get("strategy", "?"), "-", "-", "-", "-", "-",
+                         r.get("skipped") or r.get("error") or "failed"])
+            continue
+        same = r["max_loss_diff"] <= LOCKSTEP_TOLERANCE
+        body.append([r["strategy"], str(r["steps"]), f"{r['first_loss']:.4f} → "
+                     f"{r['last_loss']:.4f}", f"{r['peak_lr']:g}", f"{r['max_loss_diff']:.1e}",
+                     f"{r['max_lr_diff']:.1e}", "✓ same" if same else "✗ differs"])
+    head = ["strategy", "steps", "loss first → last", "peak lr", "largest Δ loss", "largest Δ lr",
+            f"within {LOCKSTEP_TOLERANCE:g}"]
+    return [*lines, *md_table(head, body), ""]
+
+
 def _analysis() -> list[str]:
     """Hand-written explanations (benchmarks/analysis.md) survive regenerating the numbers."""
     path = Path(__file__).with_name("analysis.md")
@@ -192,6 +219,7 @@ def render(out: Path, doc: Path, copy: bool = True) -> str:
     text = "\n".join([*_header(machine), *_throughput(throughput, machine or {}),
                       *_memory(throughput), *_overhead(_load(out, "overhead")),
                       *_parity(_load(out, "parity"), machine or {}),
+                      *_lockstep(_load(out, "lockstep")),
                       *tables.notes(), *_analysis()])
     for target in (doc, out / "benchmarks.md") if copy else (doc,):
         target.parent.mkdir(parents=True, exist_ok=True)

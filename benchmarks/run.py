@@ -24,7 +24,7 @@ import profiles
 import report
 from measure import REPO, describe_machine, write_json
 
-PHASES = ("throughput", "overhead", "parity")
+PHASES = ("throughput", "overhead", "parity", "lockstep")
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:

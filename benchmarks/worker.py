@@ -113,9 +113,22 @@ def run_prepare(spec: dict) -> dict:
     return {"rows": rows}
 
 
+def run_lockstep(spec: dict) -> dict:
+    """Our trial and HF Trainer on the same batches without dropout, step by step."""
+    import lockstep
+
+    from peftsweep.compose import compose_config
+
+    cfg = compose_config(spec["overrides"])
+    job_dir = Path(spec["job_dir"])
+    ours = lockstep.our_steps(cfg, job_dir / "ours")
+    return lockstep.compare(ours, lockstep.hf_steps(cfg, job_dir / "hf"))
+
+
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
-    runner = {"ours": run_ours, "prepare": run_prepare}.get(spec["system"], run_peer)
+    runners = {"ours": run_ours, "prepare": run_prepare, "lockstep": run_lockstep}
+    runner = runners.get(spec["system"], run_peer)
     try:
         out = runner(spec)
     except Exception as err:  # noqa: BLE001 - report the failure instead of losing the run
