@@ -20,7 +20,10 @@ from pathlib import Path
 from measure import REPO, run_child, run_worker, write_json
 from profiles import Sizes, samples_for
 
-SYSTEMS = ("ours", "hf", "hf_grouped", "plain")
+# Throughput systems: (worker system, extra overrides). ours_random is the control: our loop
+# on random batches, so ours_random/HF shows what is left once length grouping is taken away.
+SYSTEMS = {"ours": ("ours", []), "ours_random": ("ours", ["trainer.group_by_length=false"]),
+           "hf": ("hf", []), "hf_grouped": ("hf_grouped", []), "plain": ("plain", [])}
 MODEL_OVERRIDES = {"bert_tiny": ["model=bert_tiny", "model.pretrained=false"],
                    "minilm": ["model=minilm"]}
 
@@ -120,7 +123,9 @@ def _throughput_run(b: Bench, key: dict, overrides: list[str]) -> None:
     print(f"throughput {name} ...", flush=True)
     # The load average shows whether other work shared the machine during the run.
     load = os.getloadavg()[0]
-    record = _measure(b, key["system"], overrides, f"tp-{name}")
+    worker_system, extra = SYSTEMS[key["system"]]
+    overrides = [*overrides, *extra]
+    record = _measure(b, worker_system, overrides, f"tp-{name}")
     b.append("throughput", {**key, **record, "load_before": round(load, 2),
                             "overrides": overrides})
 

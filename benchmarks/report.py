@@ -77,21 +77,35 @@ def _throughput(records: list[dict] | None, machine: dict) -> list[str]:
              "warmup/decay from conf/trainer/default.yaml, gradient clipping 1.0. "
              "Train samples/s covers the training steps only (ours: `timing.train_samples_per_s`"
              " of result.json; peers: first to last step, no evaluation). Targets: ours "
-             "≥1.3x HF Trainer, ≥1.0x HF Trainer with length grouping, ≥0.9x the plain loop.",
-             ""]
+             "≥1.3x HF Trainer, ≥1.0x HF Trainer with length grouping, ≥0.9x the plain loop. "
+             "`ours random` is a control without a target: our trial with "
+             "`trainer.group_by_length=false`, on random batches as HF Trainer's, so "
+             "`ours random/HF` compares the two loops alone.", ""]
     rows = tables.throughput_rows(records)
     head = ["model", "strategy", "ours", "HF", "HF grouped", "plain",
-            "ours/HF", "ours/HF grouped", "ours/plain"]
+            "ours/HF", "ours/HF grouped", "ours/plain", "ours random", "ours random/HF"]
     body = [[r["model"], r["strategy"], *(_rate(r.get(s)) for s in ("ours", *PEERS)),
-             *(fmt(r.get(f"ratio_{s}"), 2, "x") for s in PEERS)] for r in rows]
-    repeats = len({r.get("repeat", 0) for r in records})
-    lines += [f"Train samples/s (the fastest of {repeats} interleaved repeat(s) per system):", "",
+             *(fmt(r.get(f"ratio_{s}"), 2, "x") for s in PEERS), _rate(r.get("ours_random")),
+             fmt(r.get("ratio_random_hf"), 2, "x")] for r in rows]
+    lines += [f"Train samples/s (the fastest of {_repeats(records)} interleaved repeat(s) per "
+              "system):", "",
               *md_table(head, body), "",
               *_ratio_lines(rows)]
     lines += ["Whole process (fresh `python` per run, start-up included) and peak RSS of "
               "that process:", "", *tables.process_table(records), ""]
     problems = tables.problems(records)
     return lines + (["**Failed or skipped runs:**", "", *problems, ""] if problems else [])
+
+
+def _repeats(records: list[dict]) -> str:
+    """How many repeats each model had (runs of several invocations may be merged)."""
+    per_model: dict[str, set] = {}
+    for r in records:
+        per_model.setdefault(r.get("model"), set()).add(r.get("repeat", 0))
+    counts = {model: len(repeats) for model, repeats in per_model.items()}
+    if len(set(counts.values())) == 1:
+        return str(next(iter(counts.values())))
+    return ", ".join(f"{n} for {model}" for model, n in counts.items())
 
 
 def _memory(records: list[dict] | None) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from statistics import mean, stdev
 
-SYSTEM_NAMES = {"ours": "ours", "hf": "HF Trainer", "hf_grouped": "HF Trainer, grouped",
-                "plain": "plain loop"}
+SYSTEM_NAMES = {"ours": "ours", "ours_random": "ours, random batches", "hf": "HF Trainer",
+                "hf_grouped": "HF Trainer, grouped", "plain": "plain loop"}
 
 
 def fmt(value, digits: int = 1, suffix: str = "") -> str:
@@ -51,6 +51,9 @@ def throughput_rows(records: list[dict]) -> list[dict]:
         for peer in ("hf", "hf_grouped", "plain"):
             if row.get("ours") and row.get(peer):
                 row[f"ratio_{peer}"] = row["ours"] / row[peer]
+        if row.get("ours_random") and row.get("hf"):
+            # Same random batches in both: the loops alone, without length grouping.
+            row["ratio_random_hf"] = row["ours_random"] / row["hf"]
         rows.append(row)
     return rows
 
@@ -63,7 +66,7 @@ def process_table(records: list[dict]) -> list[str]:
         if not _ok(r):
             continue
         # Ours: everything but the trial's own wall; peers: everything but the timed steps.
-        inner = r.get("trial_wall_s") if r["system"] == "ours" else r.get("train_s")
+        inner = r.get("trial_wall_s") if r["system"].startswith("ours") else r.get("train_s")
         rest = r["process_wall_s"] - inner if inner is not None else None
         optimizer = r.get("optimizer", "-")
         body.append([r["model"], r["strategy"], SYSTEM_NAMES[r["system"]], fmt(r.get("train_s"), 2),
