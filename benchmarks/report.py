@@ -87,8 +87,7 @@ def _throughput(records: list[dict] | None, machine: dict) -> list[str]:
     body = [[r["model"], r["strategy"], *(_rate(r.get(s)) for s in ("ours", *PEERS)),
              *(fmt(r.get(f"ratio_{s}"), 2, "x") for s in PEERS), _rate(r.get("ours_random")),
              fmt(r.get("ratio_random_hf"), 2, "x")] for r in rows]
-    lines += [f"Train samples/s (the fastest of {_repeats(records)} interleaved repeat(s) per "
-              "system):", "",
+    lines += [f"Train samples/s ({_repeats(records)}):", "",
               *md_table(head, body), "",
               *_ratio_lines(rows)]
     lines += ["Whole process (fresh `python` per run, start-up included) and peak RSS of "
@@ -104,8 +103,9 @@ def _repeats(records: list[dict]) -> str:
         per_model.setdefault(r.get("model"), set()).add(r.get("repeat", 0))
     counts = {model: len(repeats) for model, repeats in per_model.items()}
     if len(set(counts.values())) == 1:
-        return str(next(iter(counts.values())))
-    return ", ".join(f"{n} for {model}" for model, n in counts.items())
+        return f"the fastest of {next(iter(counts.values()))} interleaved repeat(s) per system"
+    return "the fastest of the interleaved repeats per system: " + ", ".join(
+        f"{n} for {model}" for model, n in counts.items())
 
 
 def _memory(records: list[dict] | None) -> list[str]:
@@ -206,6 +206,11 @@ def _lockstep(records: list[dict] | None) -> list[str]:
              "accuracy gap above can only come from batch order and dropout draws.", ""]
     if not records:
         return [*lines, "_Not run (`python benchmarks/run.py --phases lockstep`)._", ""]
+    given = [o for o in records[0].get("overrides", []) if o.startswith(("++data.max_train",
+                                                                          "data.max_length",
+                                                                          "epochs", "seed"))]
+    if given:
+        lines += [f"Settings: {', '.join(given)}; lr per strategy as in parity.", ""]
     body = []
     for r in records:
         if "max_loss_diff" not in r:
