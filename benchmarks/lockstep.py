@@ -13,19 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from unittest import mock
 
+import peers
 import torch
-import transformers
+import workload
 from torch.utils.data import DataLoader
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+from transformers import DataCollatorWithPadding, Trainer
 
 from peftsweep import trial as trial_module
 from peftsweep.data.batching import LengthGroupedBatchSampler
-from peftsweep.data.cache import prepare
-from peftsweep.data.sources import task_spec
-from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import SequenceClassifier
-from peftsweep.strategies import apply_strategy
 
 Steps = list[tuple[float, float]]  # (training loss, learning rate) of each step
 
@@ -82,26 +78,16 @@ class OrderedTrainer(Trainer):
 
 
 def hf_steps(cfg, out_dir: Path) -> Steps:
-    """The same model, rows and batch order through HF Trainer (on CPU)."""
-    transformers.set_seed(cfg.seed)  # our trial seeds right before it builds the model
-    tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
-    train = prepare(cfg.data, tokenizer, cfg.cache_dir)["train"]
-    backbone = build_backbone(cfg.model, task_spec(cfg.data), tokenizer, cfg.cache_dir)
-    model = without_dropout(apply_strategy(backbone, cfg.strategy, FAMILIES[cfg.model.family]))
+    """The same model, rows and batch order through HF Trainer, as the benchmark's peer."""
+    w = workload.build(cfg)
+    train = w.splits["train"]
     # Our datamodule's order for these rows: random batches, reshuffled per epoch by seed.
     sampler = LengthGroupedBatchSampler(train["length"], cfg.batch_size, cfg.seed,
                                         group_batches=1)
-    t = cfg.trainer
-    args = TrainingArguments(
-        output_dir=str(out_dir), per_device_train_batch_size=cfg.batch_size,
-        num_train_epochs=cfg.epochs, learning_rate=cfg.lr, lr_scheduler_type="linear",
-        warmup_steps=t.warmup_steps or t.warmup_ratio, weight_decay=t.weight_decay,
-        max_grad_norm=t.gradient_clip_val or 0.0,
-        optim="adamw_torch_fused" if t.fused_adamw else "adamw_torch",
-        seed=cfg.seed, use_cpu=True, save_strategy="no", eval_strategy="no",
-        report_to="none", disable_tqdm=True)
-    trainer = OrderedTrainer(model=model, args=args, train_dataset=train,
-                             data_collator=DataCollatorWithPadding(tokenizer),
+    args = peers.arguments(w, str(out_dir), grouped=False, save_strategy="no",
+                           eval_strategy="no")
+    trainer = OrderedTrainer(model=without_dropout(w.model), args=args, train_dataset=train,
+                             data_collator=DataCollatorWithPadding(w.tokenizer),
                              batch_sampler=sampler)
     trainer.train()
     return trainer.steps

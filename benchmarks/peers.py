@@ -40,8 +40,9 @@ class TrainTimer(TrainerCallback):
         self.seconds = time.perf_counter() - self.start
 
 
-def _version_kwargs(cfg, grouped: bool) -> dict:
+def _version_kwargs(w: Workload, grouped: bool) -> dict:
     """Options whose names changed between transformers 4.x and 5.x."""
+    cfg = w.cfg
     kwargs = {}
     if "train_sampling_strategy" in ARG_NAMES:
         kwargs["train_sampling_strategy"] = "group_by_length" if grouped else "random"
@@ -53,7 +54,7 @@ def _version_kwargs(cfg, grouped: bool) -> dict:
     else:
         kwargs["warmup_steps"] = warmup  # 5.x: a float < 1 is a ratio
     if "use_cpu" in ARG_NAMES:
-        kwargs["use_cpu"] = not torch.cuda.is_available()
+        kwargs["use_cpu"] = w.device.type == "cpu"  # the device our trial would use
     return kwargs
 
 
@@ -70,7 +71,7 @@ def arguments(w: Workload, out_dir: str, grouped: bool, **extra) -> TrainingArgu
         gradient_accumulation_steps=cfg.trainer.accumulate_grad_batches,
         logging_steps=cfg.trainer.log_every_n_steps, report_to="none", disable_tqdm=True,
         seed=cfg.seed, bf16=w.precision.startswith("bf16"), fp16=w.precision == "16-mixed",
-        dataloader_num_workers=0, **_version_kwargs(cfg, grouped), **extra)
+        dataloader_num_workers=0, **_version_kwargs(w, grouped), **extra)
 
 
 def _trainer(w: Workload, args: TrainingArguments, callbacks: list, **extra) -> Trainer:

@@ -38,18 +38,23 @@ class Workload:
 
 
 def load(overrides: list[str]) -> Workload:
-    """Compose, seed, tokenize (from the shared cache) and build exactly as a trial does."""
+    """Compose the overrides, then build as a trial does."""
+    from peftsweep.compose import compose_config
+
+    return build(compose_config(overrides))
+
+
+def build(cfg) -> Workload:
+    """Seed, tokenize (from the shared cache) and build exactly as a trial does."""
     import transformers
 
     from peftsweep import runtime
-    from peftsweep.compose import compose_config
     from peftsweep.data.cache import prepare
     from peftsweep.data.sources import task_spec
     from peftsweep.models.backbone import build_backbone, load_tokenizer
     from peftsweep.models.families import FAMILIES
     from peftsweep.strategies import apply_strategy
 
-    cfg = compose_config(overrides)
     runtime.configure(cfg)
     # Seeds python, numpy and torch like pl.seed_everything in the trial, so random init matches.
     transformers.set_seed(cfg.seed)
