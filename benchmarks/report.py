@@ -199,11 +199,13 @@ LOCKSTEP_TOLERANCE = 1e-5  # float noise on a loss near 0.7; a real difference i
 
 def _lockstep(records: list[dict] | None) -> list[str]:
     lines = ["## Step for step (minilm, CPU)", "",
-             "Our trial and HF Trainer on the same model, the same batches in the same order "
-             "(our random order) and no dropout (`benchmarks/lockstep.py`): the largest "
-             "difference in any step's training loss and learning rate. Equal steps mean the "
-             "optimizer, schedule, clipping, weight decay, loss and padding are the same, so an "
-             "accuracy gap above can only come from batch order and dropout draws.", ""]
+             "Our trial with random batches (`trainer.group_by_length=false`) and HF Trainer "
+             "as it comes, from the same seed, each drawing its own batches and dropout "
+             "masks and evaluating after each epoch (`benchmarks/lockstep.py`): the largest "
+             "difference in any step's training loss and learning rate. Equal steps mean "
+             "the optimizer, schedule, clipping, weight decay, loss, padding, batch order "
+             "and random draws are all the same: with random batches a trial repeats HF "
+             "Trainer's run for its seed.", ""]
     if not records:
         return [*lines, "_Not run (`python benchmarks/run.py --phases lockstep`)._", ""]
     given = [o for o in records[0].get("overrides", []) if o.startswith(("++data.max_train",

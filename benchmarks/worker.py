@@ -114,14 +114,14 @@ def run_prepare(spec: dict) -> dict:
 
 
 def run_lockstep(spec: dict) -> dict:
-    """Our trial and HF Trainer on the same batches without dropout, step by step."""
+    """Our trial and HF Trainer from the same seed, step by step."""
     import lockstep
 
     from peftsweep.compose import compose_config
 
     cfg = compose_config(spec["overrides"])
     job_dir = Path(spec["job_dir"])
-    ours = lockstep.our_steps(cfg, job_dir / "ours")
+    ours, _ = lockstep.our_steps(cfg, job_dir / "ours")
     return lockstep.compare(ours, lockstep.hf_steps(cfg, job_dir / "hf"))
 
 

@@ -43,8 +43,10 @@ CASES = {
     "unknown data key": (["data.max_lenght=64"],
                          r"^data.max_lenght: unknown key \(allowed: .*max_length"),
     "bad policy": (["data.selection=validation", "data.test_on=validation"], r"^data.test_on"),
-    "non-boolean switch": (["trainer.group_by_length=maybe"],
-                           r"^trainer.group_by_length: must be true or false, got 'maybe'"),
+    "non-boolean switch": (["trainer.fused_adamw=maybe"],
+                           r"^trainer.fused_adamw: must be true or false, got 'maybe'"),
+    "bad batch order": (["trainer.group_by_length=maybe"],
+                        r"^trainer.group_by_length: must be true, false or auto, got 'maybe'"),
 }
 
 

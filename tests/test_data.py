@@ -9,7 +9,13 @@ import pytest
 
 from peftsweep.config import DataConfig, ModelConfig
 from peftsweep.data import demo
-from peftsweep.data.batching import LengthGroupedBatchSampler, PaddingCollator
+from peftsweep.data.batching import (
+    AUTO_MIN_SAVING,
+    LengthGroupedBatchSampler,
+    PaddingCollator,
+    grouping_saving,
+    use_grouping,
+)
 from peftsweep.data.cache import prepare, tokenization_count
 from peftsweep.data.sources import load_raw, task_spec
 from peftsweep.data.splits import select_splits
@@ -155,6 +161,33 @@ def test_ungrouped_batches_mix_lengths():
 
     # Random batches of 16 span most of the length range; grouped ones a small part of it.
     assert spread(random) > np.ptp(lengths) / 2 > 4 * spread(grouped)
+
+
+def test_random_batches_follow_hf_trainers_order():
+    from accelerate.data_loader import SeedableRandomSampler
+    from torch.utils.data import BatchSampler
+
+    rows = list(range(203))
+    theirs = BatchSampler(SeedableRandomSampler(rows, data_seed=7), 16, drop_last=False)
+    ours = LengthGroupedBatchSampler(np.ones(203), batch_size=16, seed=7, group_batches=1)
+    for epoch in range(2):
+        theirs.sampler.set_epoch(epoch)
+        ours.set_epoch(epoch)
+        assert list(ours) == list(theirs)
+    ours.set_epoch(0)
+    assert list(ours) != list(LengthGroupedBatchSampler(np.ones(203), 16, seed=8,
+                                                        group_batches=1))
+
+
+def test_auto_groups_only_where_padding_is_saved():
+    mixed = np.random.default_rng(0).integers(3, 60, size=400)
+    nearly_full = np.where(np.arange(400) % 20 == 0, 50, 60)  # most rows truncated alike
+    assert grouping_saving(mixed, 16, seed=1) > 0.3
+    assert 0 < grouping_saving(nearly_full, 16, seed=1) < AUTO_MIN_SAVING
+    assert use_grouping("auto", mixed, 16, seed=1)[0] is True
+    assert use_grouping("auto", nearly_full, 16, seed=1)[0] is False
+    assert use_grouping(True, nearly_full, 16, seed=1)[0] is True
+    assert use_grouping(False, mixed, 16, seed=1)[0] is False
 
 
 def test_dynamic_padding_to_multiple():

@@ -158,7 +158,9 @@ def test_training_batches_can_mix_lengths(tmp_path, monkeypatch):
         module.trainer.datamodule.cfg.trainer.group_by_length].append(batch["input_ids"].shape[1]))
     for grouped in (True, False):
         cfg = config(f"trainer.group_by_length={str(grouped).lower()}")
-        assert trial_module.run_trial(cfg, tmp_path / str(grouped))["status"] == "ok"
+        result = trial_module.run_trial(cfg, tmp_path / str(grouped))
+        assert result["status"] == "ok"
+        assert result["batches"]["order"] == ("length-grouped" if grouped else "random")
     # Random batches pad to the longest of 32 random rows: wider on average.
     assert sum(widths[False]) > sum(widths[True])
     assert config("trainer.group_by_length=false").identity() != config().identity()

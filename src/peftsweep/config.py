@@ -76,7 +76,7 @@ class TrainerConfig:
     keep_checkpoint: bool = False
     enable_progress_bar: bool = False
     fused_adamw: bool = True
-    group_by_length: bool = True
+    group_by_length: bool | str = "auto"
 
 
 @dataclass(frozen=True)
@@ -217,6 +217,9 @@ def _check_trainer(trainer: TrainerConfig) -> None:
         raise ConfigError("trainer.warmup_steps", f"must be >= 0, got {trainer.warmup_steps}")
     if trainer.eval_batch_size is not None:
         _positive("trainer.eval_batch_size", trainer.eval_batch_size, int)
+    if trainer.group_by_length not in (True, False, "auto"):
+        raise ConfigError("trainer.group_by_length",
+                          f"must be true, false or auto, got {trainer.group_by_length!r}")
 
 
 def validate(cfg: DictConfig | dict) -> TrialConfig:

@@ -65,6 +65,23 @@ class PhaseTimer(Callback):
         self._stop_training_clock()
 
 
+class ReseedBeforeFit(Callback):
+    """Seed again once the model is built, right before the training loop is set up.
+
+    Dropout draws then depend on the seed alone, not on how many random numbers
+    the strategy's initialisation took, so strategies compared at one seed share
+    them. It is also where HF Trainer seeds (its constructor, after the model
+    exists): with random batches, a trial repeats HF Trainer's run step for step.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if stage == "fit":
+            pl.seed_everything(self.seed, workers=True, verbose=False)
+
+
 def _loggers(cfg: TrialConfig, job_dir: Path) -> list:
     loggers = []
     if cfg.logger.get("tensorboard", True):
@@ -91,7 +108,7 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
         val_check_interval=cfg.trainer.val_check_interval,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         logger=_loggers(cfg, job_dir) or False,
-        callbacks=[best, timer],
+        callbacks=[best, timer, ReseedBeforeFit(cfg.seed)],
         enable_progress_bar=cfg.trainer.enable_progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,

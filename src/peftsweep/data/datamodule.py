@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
@@ -11,9 +13,12 @@ from peftsweep.data.batching import (
     LengthGroupedBatchSampler,
     PaddingCollator,
     TokenizedSplit,
+    use_grouping,
 )
 from peftsweep.data.cache import prepare
 from peftsweep.data.sources import task_spec
+
+log = logging.getLogger(__name__)
 
 
 class ClassificationDataModule(pl.LightningDataModule):
@@ -24,6 +29,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         self.spec = task_spec(cfg.data)
         self.collate = PaddingCollator(tokenizer.pad_token_id or 0, pad_to_multiple_of)
         self.splits: dict[str, TokenizedSplit] = {}
+        self.batching: dict = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
@@ -31,6 +37,16 @@ class ClassificationDataModule(pl.LightningDataModule):
         tokenized = prepare(self.cfg.data, self.tokenizer, self.cfg.cache_dir)
         for name, split in tokenized.items():
             self.splits[name] = TokenizedSplit(split, split.column_names)
+        self._choose_batching()
+
+    def _choose_batching(self) -> None:
+        setting = self.cfg.trainer.group_by_length
+        grouped, saving = use_grouping(setting, self.splits["train"].lengths,
+                                       self.cfg.batch_size, self.cfg.seed)
+        self.batching = {"order": "length-grouped" if grouped else "random",
+                         "group_by_length": setting, "padded_tokens_saved": round(saving, 4)}
+        log.info("training batches: %s (group_by_length=%s; grouping saves %.1f%% of the "
+                 "padded tokens)", self.batching["order"], setting, 100 * saving)
 
     @property
     def test_split_names(self) -> list[str]:
@@ -40,7 +56,7 @@ class ClassificationDataModule(pl.LightningDataModule):
         split = self.splits[name]
         size = self.cfg.batch_size if train else (
             self.cfg.trainer.eval_batch_size or 2 * self.cfg.batch_size)
-        group = GROUP_BATCHES if self.cfg.trainer.group_by_length else 1
+        group = GROUP_BATCHES if train and self.batching["order"] == "length-grouped" else 1
         sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train,
                                             group_batches=group)
         return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)
