@@ -157,10 +157,11 @@ def overhead(b: Bench) -> None:
     write_json(b.out / "overhead.json", record)
 
 
-# Parity systems: (worker system, extra overrides). Ours groups training batches by length
-# by default, HF Trainer samples at random; the other two swap that, for like-for-like pairs.
+# Parity systems: (worker system, extra overrides). Each tool's defaults (ours:
+# group_by_length=auto), and ours or HF Trainer with the batch order forced.
 PARITY_SYSTEMS = {"ours": ("ours", []),
                   "ours_random": ("ours", ["trainer.group_by_length=false"]),
+                  "ours_grouped": ("ours", ["trainer.group_by_length=true"]),
                   "hf": ("hf_parity", []),
                   "hf_grouped": ("hf_grouped_parity", [])}
 

@@ -50,8 +50,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parity-seeds", help="comma-separated seeds for parity (default 1,2)")
     p.add_argument("--parity-task", choices=["imdb", "rte"],
                    help="parity data: a fixed IMDb subset (default) or GLUE RTE")
-    p.add_argument("--parity-systems", help="comma-separated subset of ours,ours_random,hf,"
-                   "hf_grouped (default ours,hf; *_random/_grouped swap the batch sampling)")
+    p.add_argument("--parity-systems", help="comma-separated subset of ours,ours_random,"
+                   "ours_grouped,hf,hf_grouped (default ours,hf; the others force the order)")
     p.add_argument("--models", help="comma-separated subset of bert_tiny,minilm")
     p.add_argument("--strategies", help="comma-separated subset of full,bitfit,lora")
     p.add_argument("--keep-work", action="store_true", help="keep logs and job folders")

@@ -69,6 +69,7 @@ def run_ours(spec: dict) -> dict:
     train.update(test_accuracy=test.get("accuracy"), validation_accuracy=best.get("accuracy"),
                  precision=(result.get("runtime") or {}).get("precision"),
                  optimizer=_optimizer_label(result), checkpoint_save_s=round(sum(saves), 3),
+                 batches=(result.get("batches") or {}).get("order"),
                  checkpoint_saves=len(saves))
     return train
 
