@@ -164,7 +164,9 @@ def notes() -> list[str]:
         "from peftsweep's cache: one tokenization, before any timed run), batch size, "
         "max_length, epochs, AdamW groups (no decay on biases/LayerNorm), lr schedule, "
         "gradient clipping, precision (bf16-mixed on a bf16 GPU, fp32 on CPU), padding to "
-        "a multiple of 8 on GPU.",
+        "a multiple of 8 on GPU. With random batches (ours random, and ours by default where "
+        "`auto` does not group) also the batch order and the dropout draws: ours then "
+        "repeats HF Trainer's run for the seed.",
         "- Each system keeps its own defaults where they are part of what is compared: "
         "ours logs to TensorBoard + CSV every 10 steps and checks the loss for NaN; HF "
         "Trainer logs every 10 steps and uses its default `adamw_torch_fused`; the plain loop "
