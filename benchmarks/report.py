@@ -164,7 +164,8 @@ def _parity_setup(sizes: dict, records: list[dict]) -> str:
             + (f", lr {lrs}" if lrs else "")
             + "; the rest from conf/trainer/default.yaml, the same in both. Both evaluate after "
             "each epoch, keep the epoch with the best selection accuracy and test it once. "
-            "Target: mean accuracy within 1.5 points. `its s.e.` is the standard error of the "
+            "Target: mean accuracy within 1.5 points. `seeds equal`: seeds where both reached "
+            "the same accuracy. `its s.e.` is the standard error of the "
             "difference from each side's seed-to-seed spread: a gap under about two of them is "
             "within what reseeding alone produces.")
 

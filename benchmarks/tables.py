@@ -124,8 +124,10 @@ def _parity_row(strategy: str, split: str, label: str, ours: dict, hf: dict) -> 
     diff = a - b if a is not None and b is not None else None
     verdict = "-" if diff is None else ("yes" if abs(diff) <= 1.5 else
                                         f"**no** (by {abs(diff) - 1.5:.1f} points)")
+    same = sum(ours[s] == hf[s] for s in seeds)
     return [strategy, split, label, ", ".join(f"{ours[s]:.1f}" for s in seeds),
-            ", ".join(f"{hf[s]:.1f}" for s in seeds), fmt(a), fmt(b), fmt(diff, 1, " pts"),
+            ", ".join(f"{hf[s]:.1f}" for s in seeds), f"{same} of {len(seeds)}", fmt(a), fmt(b),
+            fmt(diff, 1, " pts"),
             fmt(_standard_error([ours[s] for s in seeds], [hf[s] for s in seeds]), 1), verdict]
 
 
@@ -143,9 +145,11 @@ def parity_table(records: list[dict]) -> list[str]:
         for split in ("validation", "test"):
             value = r.get(f"{split}_accuracy")
             if _ok(r) and value is not None:
-                found.setdefault((r["strategy"], split, r["system"]), {})[r["seed"]] = 100 * value
+                # Rounded: ours reads float32 metrics, HF Trainer's come as float64.
+                found.setdefault((r["strategy"], split, r["system"]), {})[r["seed"]] = round(
+                    100 * value, 4)
     head = ["strategy", "accuracy on", "batches", "ours (per seed)", "HF Trainer (per seed)",
-            "ours mean", "HF mean", "difference", "its s.e.", "within 1.5?"]
+            "seeds equal", "ours mean", "HF mean", "difference", "its s.e.", "within 1.5?"]
     cells = dict.fromkeys((strategy, split) for strategy, split, _ in found)
     body = [_parity_row(strategy, split,
                         _defaults_label(records, strategy) if label == "defaults" else label,
