@@ -68,10 +68,10 @@ class PhaseTimer(Callback):
 class ReseedBeforeFit(Callback):
     """Seed again once the model is built, right before the training loop is set up.
 
-    Dropout draws then depend on the seed alone, not on how many random numbers
-    the strategy's initialisation took, so strategies compared at one seed share
-    them. It is also where HF Trainer seeds (its constructor, after the model
-    exists): with random batches, a trial repeats HF Trainer's run step for step.
+    Dropout draws then no longer depend on how many random numbers the strategy's
+    initialisation took. It is also where HF Trainer seeds (its constructor, after
+    the model exists): with random batches, a trial repeats HF Trainer's run step
+    for step.
     """
 
     def __init__(self, seed: int):

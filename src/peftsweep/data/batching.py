@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 PAD_COLUMNS = {"input_ids": "pad", "token_type_ids": 0, "attention_mask": 0}
-GROUP_BATCHES = 50  # batches per length-sorted group; 1 gives plain random batches
+GROUP_BATCHES = 50  # batches per length-sorted group; 1 gives HF Trainer's random order
 AUTO_MIN_SAVING = 0.10  # `auto` groups when that cuts padded training tokens by >= 10%
 
 
@@ -32,7 +32,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
-        self.group = batch_size * group_batches
+        self.group_batches = group_batches
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -56,7 +56,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         yield from (batch.tolist() for batch in self.epoch_batches())
 
     def epoch_batches(self) -> list[np.ndarray]:
-        if self.group == self.batch_size:
+        if self.group_batches == 1:
             # HF Trainer's order: accelerate seeds its sampler with seed + epoch.
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(len(self.lengths), generator=generator).numpy()
@@ -64,8 +64,9 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(len(self.lengths))
         batches = []
-        for start in range(0, len(order), self.group):
-            chunk = order[start:start + self.group]
+        group = self.batch_size * self.group_batches
+        for start in range(0, len(order), group):
+            chunk = order[start:start + group]
             batches += _cut(chunk[np.argsort(-self.lengths[chunk], kind="stable")], self.batch_size)
         return [batches[index] for index in rng.permutation(len(batches))]
 
