@@ -77,6 +77,8 @@ class TrainerConfig:
     enable_progress_bar: bool = False
     fused_adamw: bool = True
     group_by_length: bool | str = "auto"
+    early_stopping_patience: int | None = field(default=None, metadata={
+        "help": "stop after this many validations without a better metric; null: off"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class TrialConfig:
         for runtime_key in ("log_every_n_steps", "num_threads", "keep_checkpoint",
                             "enable_progress_bar", "eval_batch_size", "devices"):
             trainer.pop(runtime_key)
+        if trainer["early_stopping_patience"] is None:  # off: identities stay as before the key
+            trainer.pop("early_stopping_patience")
         return {
             "model": dataclasses.asdict(self.model),
             "data": dataclasses.asdict(self.data),
@@ -217,6 +221,8 @@ def _check_trainer(trainer: TrainerConfig) -> None:
         raise ConfigError("trainer.warmup_steps", f"must be >= 0, got {trainer.warmup_steps}")
     if trainer.eval_batch_size is not None:
         _positive("trainer.eval_batch_size", trainer.eval_batch_size, int)
+    if trainer.early_stopping_patience is not None:
+        _positive("trainer.early_stopping_patience", trainer.early_stopping_patience, int)
     if trainer.group_by_length not in (True, False, "auto"):
         raise ConfigError("trainer.group_by_length",
                           f"must be true, false or auto, got {trainer.group_by_length!r}")

@@ -8,9 +8,12 @@ Schema (version 1)::
 
     schema_version  int, 1
     identity        str, 16 hex chars: hash of the science part of the config
-    status          "ok" | "failed" | "diverged"
+    status          "ok" | "failed" | "diverged" | "pruned" (a search stopped it)
     error           str | null          (why a trial failed or diverged)
-    failed_step     int | null          (global step at failure / divergence)
+    failed_step     int | null          (global step at failure / divergence / pruning)
+    pruned_at       {"step", "epoch", "validation", "value"}  (status pruned only)
+    stopped_early_at {"step", "epoch"}  (ok, ended by trainer.early_stopping_patience)
+    search          {"study", "trial"}  (trials run by a search only)
     science         flat dict: model, data, strategy, lr, batch_size, seed,
                     epochs, pretrained (the keys a table groups and sorts by)
     config          the full resolved trial config (nested dict)
@@ -40,7 +43,7 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 RESULT_FILE = "result.json"
-STATUSES = ("ok", "failed", "diverged")
+STATUSES = ("ok", "failed", "diverged", "pruned")
 REQUIRED_KEYS = ("schema_version", "identity", "status", "science", "config")
 
 

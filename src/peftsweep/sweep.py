@@ -48,7 +48,7 @@ def register_resolvers() -> None:
 
 
 def summarize(sweep_dir: Path) -> dict[str, Any]:
-    counts = {"ok": 0, "failed": 0, "diverged": 0, "corrupt": 0}
+    counts = {"ok": 0, "pruned": 0, "failed": 0, "diverged": 0, "corrupt": 0}
     problems = []
     for path in iter_result_paths(sweep_dir):
         try:
@@ -58,7 +58,9 @@ def summarize(sweep_dir: Path) -> dict[str, Any]:
             problems.append(str(err))
             continue
         counts[result["status"]] += 1
-        if result["status"] != "ok":
+        if result["status"] == "pruned":  # expected in a search, listed with its step
+            problems.append(f"{path.parent.name}: pruned at step {result.get('failed_step')}")
+        elif result["status"] != "ok":
             problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
     return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
 

@@ -20,6 +20,7 @@ from peftsweep import placement, sweep
 from peftsweep.config import validate
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
+from peftsweep.search.preflight import check_search, search_requested
 from peftsweep.trial import run_trial
 
 CONF_DIR = Path(os.environ.get("PEFTSWEEP_CONF", Path(__file__).resolve().parents[2] / "conf"))
@@ -63,7 +64,10 @@ def cli(argv: list[str] | None = None) -> int:
     hydra_flags = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "--version"}
     if not hydra_flags & set(argv):
         try:
-            configs = check_sweep(overrides, multirun, CONF_DIR)
+            if multirun and search_requested(overrides):
+                configs = check_search(overrides, CONF_DIR)
+            else:
+                configs = check_sweep(overrides, multirun, CONF_DIR)
         except UserError as err:
             print(f"peftsweep: error: {err}", file=sys.stderr)
             return 2
@@ -78,6 +82,7 @@ def _exit_code(multirun: bool) -> int:
         counts = sweep.LAST_SUMMARY["counts"]
         bad = counts["failed"] + counts["diverged"] + counts["corrupt"]
         print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
-              f"{counts['failed']} failed, {counts['diverged']} diverged", file=sys.stderr)
+              f"{counts.get('pruned', 0)} pruned, {counts['failed']} failed, "
+              f"{counts['diverged']} diverged", file=sys.stderr)
         return 1 if bad else 0
     return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1

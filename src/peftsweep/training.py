@@ -11,7 +11,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from pytorch_lightning.trainer.states import TrainerFn
 
-from peftsweep import runtime
+from peftsweep import runtime, stopping
 from peftsweep.config import TrialConfig
 
 CHECKPOINT_DIR = "checkpoints"
@@ -108,7 +108,7 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
         val_check_interval=cfg.trainer.val_check_interval,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
         logger=_loggers(cfg, job_dir) or False,
-        callbacks=[best, timer, ReseedBeforeFit(cfg.seed)],
+        callbacks=[best, timer, ReseedBeforeFit(cfg.seed), *stopping.callbacks(cfg, metric)],
         enable_progress_bar=cfg.trainer.enable_progress_bar,
         enable_model_summary=False,
         num_sanity_val_steps=0,

@@ -17,7 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from filelock import FileLock, Timeout
 
-from peftsweep import runtime
+from peftsweep import runtime, stopping
 from peftsweep.config import TrialConfig
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
@@ -28,6 +28,7 @@ from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
+from peftsweep.search.pruning import Pruned, context
 from peftsweep.strategies import apply_strategy
 from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
 
@@ -57,10 +58,15 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
     runtime.configure(cfg)
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
+    if (search := context()) is not None:
+        base["search"] = {"study": search["study"], "trial": search["trial"]}
     progress: dict[str, Any] = {}  # the trainer, once built: where a failure happened
     try:
         outcome = _fit_and_test(cfg, job_dir, started, progress)
         result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
+    except Pruned as err:  # not a failure: the search stopped a trial that was behind
+        result = {**base, "status": "pruned", "error": None, "failed_step": err.record["step"],
+                  "pruned_at": err.record, "history": list(progress["module"].history)}
     except Diverged as err:
         result = {**base, "status": "diverged", "error": str(err), "failed_step": err.step}
     except UserError as err:
@@ -97,7 +103,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     module.set_test_splits(datamodule.test_split_names)
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
-    progress["trainer"] = trainer
+    progress.update(trainer=trainer, module=module)
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
@@ -118,6 +124,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "test_split": test_split_note(cfg.data, spec),
         "history": history,
         "resumed_from_step": resumed_step,
+        **stopping.record(trainer),
         "params": params,
         "batches": datamodule.batching,
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),

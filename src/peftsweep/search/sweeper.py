@@ -1,0 +1,112 @@
+"""Hydra sweeper for ``hydra/sweeper=search``: one Optuna study, workers that pull from it.
+
+Built on Optuna directly rather than on Hydra's Optuna sweeper plugin, which asks for
+trials in batches (a batch waits for its slowest trial) and cannot prune (its jobs never
+see the trial). Here each worker asks for its next trial as soon as its last one ends, and
+each trial reaches the study through its environment to report validations (pruning.py).
+
+Where the workers run follows ``hydra/launcher``: the basic launcher runs ``search.workers``
+local processes (one GPU each, or the cores split; placement.py), any other launcher
+(Slurm, joblib) runs ``search.workers`` jobs of :func:`worker_task`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import DictConfig, OmegaConf
+
+from peftsweep import placement
+from peftsweep.results import atomic_write_json, atomic_write_text
+from peftsweep.search.settings import SearchSettings, parse_settings
+from peftsweep.search.storage import default_url, open_storage, scrub, take_password
+from peftsweep.search.worker import run_worker
+
+log = logging.getLogger(__name__)
+SPEC_FILE = ".search/spec.json"
+
+
+class SearchSweeperBase(Sweeper):
+    def __init__(self, **_: Any) -> None:
+        self.config: DictConfig | None = None
+
+    def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        self.hydra_context, self.config = hydra_context, config
+
+    def sweep(self, arguments: list[str]) -> Any:
+        cfg = self.config
+        settings = parse_settings(OmegaConf.to_container(cfg.search, resolve=True))
+        sweep_dir = Path(str(cfg.hydra.sweep.dir)).resolve()
+        (sweep_dir / ".search").mkdir(parents=True, exist_ok=True)
+        url = take_password(settings.storage) or default_url(sweep_dir)
+        arguments = [scrub(a) for a in arguments]
+        atomic_write_text(sweep_dir / "multirun.yaml", scrub(OmegaConf.to_yaml(cfg)))
+        spec = _create_study(settings, url, sweep_dir, arguments)
+        atomic_write_json(sweep_dir / SPEC_FILE, spec)
+        launcher = cfg.hydra.runtime.choices.get("hydra/launcher")
+        log.info("search %s: %d trials, %d worker(s), storage %s", spec["study"],
+                 settings.n_trials, settings.workers, url)
+        if launcher != "basic":
+            return self._launch_workers(arguments, settings.workers, sweep_dir)
+        if settings.workers == 1:
+            return [run_worker(spec)]
+        return _local_workers(sweep_dir / SPEC_FILE, settings.workers, cfg)
+
+    def _launch_workers(self, arguments: list[str], n: int, sweep_dir: Path) -> Any:
+        """k jobs of the configured launcher (e.g. Slurm), each pulling from the study."""
+        from hydra.core.plugins import Plugins
+
+        launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=self.hydra_context, task_function=worker_task, config=self.config)
+        jobs = [[*arguments, f"+search_worker_spec={sweep_dir / SPEC_FILE}",
+                 f"hydra.sweep.subdir=.search/worker{k}"] for k in range(n)]
+        return launcher.launch(jobs, initial_job_idx=0)
+
+
+def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
+                  arguments: list[str]) -> dict[str, Any]:
+    import optuna
+
+    from peftsweep.compose import conf_dir
+
+    # The sweep folder names the study: resume=<sweep dir> finds it again.
+    name = settings.study_name or f"{sweep_dir.parent.name}/{sweep_dir.name}"
+    optuna.create_study(storage=open_storage(url), study_name=name, direction="maximize",
+                        load_if_exists=True)
+    return {"conf_dir": str(conf_dir()), "overrides": arguments, "sweep_dir": str(sweep_dir),
+            "storage": url, "study": name, "settings": dataclasses.asdict(settings)}
+
+
+def _local_workers(spec_path: Path, n: int, cfg: DictConfig) -> list[int]:
+    """n worker processes on this machine, placed as local_parallel places trials."""
+    gpus = placement.usable_gpus(OmegaConf.select(cfg, "trainer.accelerator"))
+    procs = []
+    for slot in range(n):
+        where = placement.for_slot(slot, len(gpus), n, placement.n_cpus())
+        env = {**os.environ, **placement.environment(where, gpus)}
+        logfile = spec_path.parent / f"worker{slot}.log"
+        with open(logfile, "w") as out:  # the child keeps its own handle
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "peftsweep.search.worker", str(spec_path)],
+                env=env, stdout=out, stderr=subprocess.STDOUT))
+    codes = [proc.wait() for proc in procs]
+    for slot, code in enumerate(codes):
+        if code != 0:
+            log.error("search worker %d exited with %d (see %s)", slot, code,
+                      spec_path.parent / f"worker{slot}.log")
+    return codes
+
+
+def worker_task(cfg: DictConfig) -> dict[str, int]:
+    """Task function of a launcher job that is a search worker (Slurm, joblib)."""
+    placement.apply_from_hydra(cfg)
+    spec = json.loads(Path(str(cfg.search_worker_spec)).read_text())
+    return run_worker(spec)

@@ -1,0 +1,174 @@
+"""One search worker: ask the study for a trial, run it as a grid would, tell, repeat.
+
+Workers share nothing but the study's database and the sweep folder, so any number of
+them (processes here, Slurm jobs elsewhere) pull trials without waiting for each other.
+``python -m peftsweep.search.worker <spec.json>`` runs one; see sweeper.py for the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from peftsweep.search import compose_trial
+from peftsweep.search.pruning import CONTEXT_ENV
+from peftsweep.search.settings import SearchSettings, build_pruner, build_sampler
+from peftsweep.search.space import parse_space, suggest, to_overrides
+from peftsweep.search.storage import open_storage
+
+log = logging.getLogger(__name__)
+
+
+def load_study(spec: dict[str, Any], settings: SearchSettings):
+    import optuna
+
+    storage = open_storage(spec["storage"], settings.heartbeat_s, settings.max_retry)
+    return optuna.load_study(study_name=spec["study"], storage=storage,
+                             sampler=build_sampler(settings),
+                             pruner=build_pruner(settings.pruner, settings.pruner_startup_trials,
+                                                 settings.pruner_warmup))
+
+
+def _retried(trials) -> set[int]:
+    """Numbers of trials a retry replaced (a dead worker's): they do not count twice."""
+    out: set[int] = set()
+    for trial in trials:
+        out.update(trial.system_attrs.get("retry_history", []))
+    return out
+
+
+def next_trial(study, n_trials: int):
+    """A trial to run, None when the budget is spent; waits while others' trials may fail."""
+    from optuna.trial import TrialState
+
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fail_stale_trials is marked experimental
+            import optuna
+
+            optuna.storages.fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        retried = _retried(trials)
+        active = [t for t in trials if t.number not in retried]
+        if len(active) < n_trials or any(t.state == TrialState.WAITING for t in active):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
+                return study.ask()
+        if not any(t.state == TrialState.RUNNING for t in active):
+            return None
+        # Budget spent but a trial still runs: if its worker died, its retry is ours to run.
+        time.sleep(min(5.0, study._storage.get_heartbeat_interval() or 5.0))
+
+
+@contextmanager
+def heartbeat(study, trial):
+    """Mark the trial alive until it is told; a killed worker's trial goes stale."""
+    storage, stop = study._storage, threading.Event()
+    interval = storage.get_heartbeat_interval()
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(trial._trial_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True)
+    if interval:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if interval:
+            thread.join()
+
+
+def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict) -> dict | None:
+    """Run one point as a grid trial (same folder name and result.json)."""
+    from peftsweep.config import validate
+    from peftsweep.trial import run_trial
+
+    overrides = compose_trial.merge(spec["overrides"], to_overrides(values))
+    cfg = compose_trial.compose_task(spec["conf_dir"], overrides)
+    job_dir = compose_trial.job_dir_for(Path(spec["sweep_dir"]), cfg)
+    compose_trial.save_hydra_files(job_dir, cfg, overrides)
+    trial.set_user_attr("job", job_dir.name)
+    os.environ[CONTEXT_ENV] = json.dumps({
+        "storage": spec["storage"], "study": spec["study"], "trial": trial.number,
+        "pruner": settings.pruner, "startup": settings.pruner_startup_trials,
+        "warmup": settings.pruner_warmup})
+    handler = logging.FileHandler(job_dir / "train.log")
+    logging.getLogger().addHandler(handler)
+    try:
+        log.info("search trial %d: %s -> %s", trial.number, " ".join(overrides[-len(values):]),
+                 job_dir.name)
+        return run_trial(validate(cfg), job_dir)
+    finally:
+        os.environ.pop(CONTEXT_ENV, None)
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def tell(study, trial, result: dict | None) -> str:
+    from optuna.trial import TrialState
+
+    status = result["status"] if result else "busy"
+    trial.set_user_attr("status", status)
+    if status == "ok":
+        metric = result["metric"]["name"]
+        study.tell(trial, result["best"]["validation"][metric])
+    elif status == "pruned":
+        study.tell(trial, state=TrialState.PRUNED)
+    else:  # failed, diverged, or the same trial held by another worker
+        study.tell(trial, state=TrialState.FAIL)
+    return status
+
+
+def run_worker(spec: dict[str, Any]) -> dict[str, int]:
+    """Pull trials until the study's budget is spent; return this worker's status counts."""
+    _quiet_libraries()
+    settings = SearchSettings(**spec["settings"])
+    params = parse_space(settings.space)
+    study = load_study(spec, settings)
+    lock = FileLock(str(Path(spec["sweep_dir"]) / ".search" / "ask.lock"))
+    counts: dict[str, int] = {}
+    while True:
+        with lock:  # count and ask as one step, so parallel workers never overshoot n_trials
+            trial = next_trial(study, settings.n_trials)
+            values = suggest(params, trial) if trial is not None else {}
+        if trial is None:
+            return counts
+        with heartbeat(study, trial):
+            result = run_one(spec, settings, trial, values)
+            status = tell(study, trial, result)
+        counts[status] = counts.get(status, 0) + 1
+
+
+def _quiet_libraries() -> None:
+    """Keep a worker's log to what a user acts on (train.py does the same for a grid)."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*(srun|LeafSpec|many workers|litlogger).*")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
+    spec = json.loads(Path(argv[0]).read_text())
+    counts = run_worker(spec)
+    log.info("worker %s done: %s", os.environ.get("PEFTSWEEP_SLOT", "0"), counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
