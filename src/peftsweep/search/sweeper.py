@@ -107,6 +107,9 @@ def _local_workers(spec_path: Path, n: int, cfg: DictConfig) -> list[int]:
 
 def worker_task(cfg: DictConfig) -> dict[str, int]:
     """Task function of a launcher job that is a search worker (Slurm, joblib)."""
-    placement.apply_from_hydra(cfg)
+    from hydra.core.hydra_config import HydraConfig
+
+    if placement.apply_from_hydra(cfg) is None:  # the job number tells the workers apart
+        os.environ["PEFTSWEEP_SLOT"] = str(HydraConfig.get().job.num)
     spec = json.loads(Path(str(cfg.search_worker_spec)).read_text())
     return run_worker(spec)

@@ -7,6 +7,7 @@ them (processes here, Slurm jobs elsewhere) pull trials without waiting for each
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -33,10 +34,17 @@ def load_study(spec: dict[str, Any], settings: SearchSettings):
     import optuna
 
     storage = open_storage(spec["storage"], settings.heartbeat_s, settings.max_retry)
-    return optuna.load_study(study_name=spec["study"], storage=storage,
-                             sampler=build_sampler(settings),
-                             pruner=build_pruner(settings.pruner, settings.pruner_startup_trials,
-                                                 settings.pruner_warmup))
+    study = optuna.load_study(study_name=spec["study"], storage=storage,
+                              pruner=build_pruner(settings.pruner,
+                                                  settings.pruner_startup_trials,
+                                                  settings.pruner_warmup))
+    if settings.seed is not None:
+        # Each worker, and each resumed run, draws its own sequence: never the same points.
+        slot = int(os.environ.get("PEFTSWEEP_SLOT", 0) or 0)
+        seed = settings.seed + 1000 * slot + len(study.get_trials(deepcopy=False))
+        settings = dataclasses.replace(settings, seed=seed)
+    study.sampler = build_sampler(settings)
+    return study
 
 
 def _retried(trials) -> set[int]:
