@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-import optuna
+import optuna  # the search extra, installed by make install
 import pytest
 
 from peftsweep.errors import ConfigError
 from peftsweep.results import read_result
 from peftsweep.search.settings import parse_settings
 from peftsweep.search.space import edge_assignments, parse_space
-from peftsweep.search.storage import PASSWORD_ENV, redact, scrub, take_password
+from peftsweep.search.storage import PASSWORD_ENV, connect_url, redact, scrub, take_password
 
 from conftest import FAST, OFFLINE, ROOT
 
@@ -247,8 +247,7 @@ def test_postgres_study_with_workers_keeps_the_password_out(run_train, conf, tmp
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_dir = _sweep_dir(root)
     assert not (sweep_dir / "study.db").exists()
-    url = postgres_server.url(with_password=True)
-    studies = optuna.get_all_study_names(url)
+    studies = optuna.get_all_study_names(connect_url(postgres_server.url(with_password=True)))
     assert f"{sweep_dir.parent.name}/{sweep_dir.name}" in studies
     assert len(_results(sweep_dir)) >= 1
     password = postgres_server.password

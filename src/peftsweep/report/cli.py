@@ -14,6 +14,7 @@ from pathlib import Path
 from peftsweep.report.collect import collect
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
+from peftsweep.report.search_plots import is_search, write_search_plots
 from peftsweep.report.tables import build_tables
 
 PROG = "peftsweep-report"
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_plots:
         pngs, notes = write_plots(collection, tables, out_dir)
         written += pngs
+        if is_search(args.sweeps[0]):  # a search also gets its progress and importances
+            pngs, search_notes = write_search_plots(args.sweeps[0], out_dir)
+            written, notes = written + pngs, notes + search_notes
     print(markdown_report(tables))
     for note in notes:
         print(f"note: {note}")

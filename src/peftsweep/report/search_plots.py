@@ -1,0 +1,153 @@
+"""Figures of a search (hydra/sweeper=search): progress, parameter importances, lr x batch size.
+
+Read from the sweep's result.json files, and for importances from the study itself
+(``.search/spec.json`` names it; a password comes from the environment as for the workers).
+``python -m peftsweep.report.search_plots SWEEP`` writes them into ``SWEEP/report``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from peftsweep.results import CorruptResult, iter_result_paths, read_result
+
+SPEC = Path(".search") / "spec.json"
+
+
+def is_search(sweep_dir: Path) -> bool:
+    return (Path(sweep_dir) / SPEC).is_file()
+
+
+def epochs_spent(result: dict[str, Any]) -> float:
+    """Training epochs a trial cost: validations run x the validation interval."""
+    history = result.get("history") or []
+    interval = (result.get("config") or {}).get("trainer", {}).get("val_check_interval", 1.0)
+    if isinstance(interval, float) and interval <= 1.0:
+        return len(history) * interval
+    return float(history[-1]["epoch"] + 1) if history else 0.0
+
+
+def best_value(result: dict[str, Any]) -> float | None:
+    if result["status"] != "ok":
+        return None
+    metric = result["metric"]["name"]
+    return result["best"]["validation"][metric]
+
+
+def load_results(sweep_dir: Path) -> list[dict[str, Any]]:
+    """Readable results in the order they finished."""
+    out = []
+    for path in iter_result_paths(sweep_dir):
+        if "report" in path.relative_to(sweep_dir).parts:
+            continue
+        try:
+            out.append(read_result(path))
+        except CorruptResult:
+            continue
+    return sorted(out, key=lambda r: r.get("finished_at") or "")
+
+
+def progress(results: list[dict[str, Any]]) -> list[tuple[float, float | None]]:
+    """(cumulative epochs, best validation so far) after each finished trial."""
+    spent, best, out = 0.0, None, []
+    for result in results:
+        spent += epochs_spent(result)
+        value = best_value(result)
+        if value is not None and (best is None or value > best):
+            best = value
+        out.append((spent, best))
+    return out
+
+
+def _figure(width: float = 5.0, height: float = 3.6):
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def progress_plot(results: list[dict], out_dir: Path) -> Path:
+    fig, ax = _figure()
+    points = [(x, y) for x, y in progress(results) if y is not None]
+    ax.step([x for x, _ in points], [y for _, y in points], where="post", marker="o")
+    ax.set_xlabel("training epochs spent (all trials)")
+    ax.set_ylabel(f"best validation {results[0].get('metric', {}).get('name', 'metric')}")
+    ax.set_title("search progress")
+    return _save(fig, out_dir / "search_progress.png")
+
+
+def lr_batch_plot(results: list[dict], out_dir: Path) -> Path:
+    fig, ax = _figure()
+    ok = [r for r in results if r["status"] == "ok"]
+    other = [r for r in results if r["status"] != "ok"]
+    if ok:
+        dots = ax.scatter([r["science"]["lr"] for r in ok],
+                          [r["science"]["batch_size"] for r in ok],
+                          c=[best_value(r) for r in ok], cmap="viridis", s=60)
+        fig.colorbar(dots, ax=ax, label="best validation")
+    if other:
+        ax.scatter([r["science"]["lr"] for r in other],
+                   [r["science"]["batch_size"] for r in other],
+                   marker="x", color="tab:gray", label="pruned / failed")
+        ax.legend(loc="best", fontsize="small")
+    ax.set_xscale("log")
+    ax.set_yscale("log", base=2)
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("batch size")
+    return _save(fig, out_dir / "search_lr_batch.png")
+
+
+def importance_plot(sweep_dir: Path, out_dir: Path) -> Path:
+    import optuna
+
+    from peftsweep.search.storage import open_storage
+
+    spec = json.loads((sweep_dir / SPEC).read_text())
+    study = optuna.load_study(study_name=spec["study"], storage=open_storage(spec["storage"]))
+    importances = optuna.importance.get_param_importances(study)
+    fig, ax = _figure()
+    names = list(importances)[::-1]
+    ax.barh(names, [importances[n] for n in names])
+    ax.set_xlabel("importance (fANOVA, Optuna)")
+    return _save(fig, out_dir / "search_importances.png")
+
+
+def write_search_plots(sweep_dir: Path, out_dir: Path) -> tuple[list[Path], list[str]]:
+    """Every search figure the data allows; notes say why one was skipped."""
+    sweep_dir, out_dir = Path(sweep_dir), Path(out_dir)
+    results = load_results(sweep_dir)
+    if not results:
+        return [], ["no search results to plot"]
+    written, notes = [progress_plot(results, out_dir), lr_batch_plot(results, out_dir)], []
+    try:
+        written.append(importance_plot(sweep_dir, out_dir))
+    except Exception as err:  # noqa: BLE001 - too few trials, or a study that is gone
+        notes.append(f"parameter importances skipped: {str(err).splitlines()[0][:200]}")
+    return written, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or not is_search(Path(argv[0])):
+        print("usage: python -m peftsweep.report.search_plots SEARCH_SWEEP_DIR", file=sys.stderr)
+        return 2
+    written, notes = write_search_plots(Path(argv[0]), Path(argv[0]) / "report")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"wrote {len(written)} files: {', '.join(p.name for p in written)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
