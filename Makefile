@@ -13,7 +13,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity clean
+.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity bench-search clean
 
 help: ## List the documented targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -64,6 +64,10 @@ inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" P
 
 bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)
+
+bench-search: $(STAMP) ## Grid vs pruned search at the same epoch budget: demo, then MiniLM on SST-2 (docs/search.md)
+	$(PY) benchmarks/search_vs_grid.py --task demo --out $(BENCH_OUT)/search $(ARGS)
+	$(PY) benchmarks/search_vs_grid.py --task sst2 --out $(BENCH_OUT)/search $(ARGS)
 
 bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)

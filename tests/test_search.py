@@ -22,7 +22,7 @@ from peftsweep.search.storage import PASSWORD_ENV, connect_url, redact, scrub, t
 
 from conftest import FAST, OFFLINE, ROOT
 
-pytest_plugins = ["postgres_server"]
+pytest_plugins = ["postgres_server", "slurm_cluster"]
 
 # A learning rate that learns and two that do not: with this seed the first two trials finish
 # (one of each), the third (a low one) is behind after one validation and is pruned.
@@ -256,3 +256,21 @@ def test_postgres_study_with_workers_keeps_the_password_out(run_train, conf, tmp
         if path.is_file():
             assert password.encode() not in path.read_bytes(), path
     assert "127.0.0.1" in (sweep_dir / "multirun.yaml").read_text()  # the URL, redacted
+
+
+@pytest.mark.slurm
+def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, conf, tmp_path):
+    env = {**slurm_cluster.env, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir),
+           "PEFTSWEEP_CONF": str(conf)}
+    root = tmp_path / "multirun"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *SEARCH, "search.n_trials=3",
+         "search.workers=2", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1",
+         "hydra.launcher.mem_gb=1", "trainer.num_threads=1", f"sweep_root={root}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    results = _assert_study_matches_results(sweep_dir, 3)
+    assert all("SLURM_JOB_ID" in r["runtime"]["env"] for r in results.values())
+    for worker in (0, 1):  # two jobs, each a worker with its own Hydra job folder
+        assert (sweep_dir / ".search" / f"worker{worker}" / ".hydra" / "config.yaml").exists()
