@@ -25,7 +25,7 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from peftsweep import placement
-from peftsweep.results import atomic_write_json, atomic_write_text
+from peftsweep.results import atomic_write_text
 from peftsweep.search.settings import SearchSettings, parse_settings
 from peftsweep.search.storage import default_url, open_storage, scrub, take_password
 from peftsweep.search.worker import run_worker
@@ -48,9 +48,13 @@ class SearchSweeperBase(Sweeper):
         (sweep_dir / ".search").mkdir(parents=True, exist_ok=True)
         url = take_password(settings.storage) or default_url(sweep_dir)
         arguments = [scrub(a) for a in arguments]
-        atomic_write_text(sweep_dir / "multirun.yaml", scrub(OmegaConf.to_yaml(cfg)))
+        # From here on the config holds no password: launchers pickle it into the sweep folder.
+        scrubbed = OmegaConf.create(scrub(OmegaConf.to_yaml(cfg)))
+        OmegaConf.copy_cache(from_config=cfg, to_config=scrubbed)  # same sweep folder
+        self.config = cfg = scrubbed
+        atomic_write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(cfg))
         spec = _create_study(settings, url, sweep_dir, arguments)
-        atomic_write_json(sweep_dir / SPEC_FILE, spec)
+        atomic_write_text(sweep_dir / SPEC_FILE, scrub(json.dumps(spec, indent=2)) + "\n")
         launcher = cfg.hydra.runtime.choices.get("hydra/launcher")
         log.info("search %s: %d trials, %d worker(s), storage %s", spec["study"],
                  settings.n_trials, settings.workers, url)
@@ -67,7 +71,8 @@ class SearchSweeperBase(Sweeper):
         launcher = Plugins.instance().instantiate_launcher(
             hydra_context=self.hydra_context, task_function=worker_task, config=self.config)
         jobs = [[*arguments, f"+search_worker_spec={sweep_dir / SPEC_FILE}",
-                 f"hydra.sweep.subdir=.search/worker{k}"] for k in range(n)]
+                 f"hydra.sweep.dir={sweep_dir}", f"hydra.sweep.subdir=.search/worker{k}"]
+                for k in range(n)]
         return launcher.launch(jobs, initial_job_idx=0)
 
 
@@ -82,7 +87,8 @@ def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
     optuna.create_study(storage=open_storage(url), study_name=name, direction="maximize",
                         load_if_exists=True)
     return {"conf_dir": str(conf_dir()), "overrides": arguments, "sweep_dir": str(sweep_dir),
-            "storage": url, "study": name, "settings": dataclasses.asdict(settings)}
+            "storage": url, "study": name,
+            "settings": dataclasses.asdict(dataclasses.replace(settings, storage=url))}
 
 
 def _local_workers(spec_path: Path, n: int, cfg: DictConfig) -> list[int]:
