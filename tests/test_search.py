@@ -172,7 +172,7 @@ def test_bad_search_input_exits_2_from_the_command_line(run_train, conf, tmp_pat
 # ---- real searches ----
 
 @pytest.mark.integration
-def test_search_prunes_counts_and_resumes(run_train, conf, tmp_path):
+def test_search_prunes_counts_and_resumes(run_train, conf, tmp_path, capsys):
     root = tmp_path / "multirun"
     proc = run_train(*SEARCH, "search.n_trials=3", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -192,6 +192,25 @@ def test_search_prunes_counts_and_resumes(run_train, conf, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     _assert_study_matches_results(sweep_dir, 4)
     assert all(read_result(p)["finished_at"] == t for p, t in stamps.items())  # kept
+    _check_report(sweep_dir, capsys)
+
+
+def _check_report(sweep_dir: Path, capsys) -> None:
+    """The grid's report reads the search; pruned trials are listed with their step."""
+    from peftsweep.report.cli import main as report
+    from peftsweep.report.search_plots import load_results, progress
+
+    assert report([str(sweep_dir)]) == 0
+    printed = capsys.readouterr().out
+    pruned = [r for r in load_results(sweep_dir) if r["status"] == "pruned"]
+    lines = [line for line in printed.splitlines() if line.replace(" ", "").startswith("|pruned|")]
+    assert pruned and len(lines) == len(pruned), printed[-3000:]
+    assert {r["failed_step"] for r in pruned} <= {int(line.split("|")[3]) for line in lines}
+    for name in ("search_progress", "search_lr_batch", "search_importances"):
+        assert (sweep_dir / "report" / f"{name}.png").stat().st_size > 1000, name
+    epochs, best = zip(*progress(load_results(sweep_dir)), strict=True)
+    assert list(epochs) == sorted(epochs) and epochs[-1] > 0
+    assert max(b for b in best if b is not None) == best[-1]
 
 
 @pytest.mark.integration

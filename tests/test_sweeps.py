@@ -35,8 +35,8 @@ def test_demo_grid_as_written_gives_four_results(run_train, tmp_path):
         ("bitfit", 3e-3), ("bitfit", 2e-3), ("full", 3e-3), ("full", 2e-3)}
     assert all(r["status"] == "ok" for r in found.values())
     summary = json.loads((sweep / "summary.json").read_text())
-    assert summary["counts"] == {"ok": 4, "failed": 0, "diverged": 0, "corrupt": 0}
-    assert "4 ok, 0 failed, 0 diverged" in proc.stderr
+    assert summary["counts"] == {"ok": 4, "pruned": 0, "failed": 0, "diverged": 0, "corrupt": 0}
+    assert "4 ok, 0 pruned, 0 failed, 0 diverged" in proc.stderr
 
 
 def test_diverging_combination_is_isolated_and_reported(run_train, tmp_path):
@@ -45,7 +45,7 @@ def test_diverging_combination_is_isolated_and_reported(run_train, tmp_path):
     proc = run_train("-m", *fast, "lr=2e-3,1e30", "trainer.gradient_clip_val=null",
                      f"resume={sweep}")
     assert proc.returncode == 1
-    assert "1 ok, 0 failed, 1 diverged" in proc.stderr
+    assert "1 ok, 0 pruned, 0 failed, 1 diverged" in proc.stderr
     statuses = sorted(r["status"] for r in results(sweep).values())
     assert statuses == ["diverged", "ok"]
     from peftsweep.report.cli import main as report

@@ -110,6 +110,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         log.info("resuming from %s (step %s)", resume_path, resumed_step)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path)
     history = list(module.history)
+    stopped = stopping.record(trainer)  # before test(), which restores callback states
     best = _best(history, spec.main_metric)
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
@@ -124,7 +125,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "test_split": test_split_note(cfg.data, spec),
         "history": history,
         "resumed_from_step": resumed_step,
-        **stopping.record(trainer),
+        **stopped,
         "params": params,
         "batches": datamodule.batching,
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
