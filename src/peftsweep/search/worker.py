@@ -59,6 +59,7 @@ def next_trial(study, n_trials: int):
     """A trial to run, None when the budget is spent; waits while others' trials may fail."""
     from optuna.trial import TrialState
 
+    waiting_logged = False
     while True:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # fail_stale_trials is marked experimental
@@ -75,6 +76,10 @@ def next_trial(study, n_trials: int):
         if not any(t.state == TrialState.RUNNING for t in active):
             return None
         # Budget spent but a trial still runs: if its worker died, its retry is ours to run.
+        if not waiting_logged:
+            log.info("budget spent; waiting for running trials (a dead worker's trial is "
+                     "retried after 2 missed heartbeats)")
+            waiting_logged = True
         time.sleep(min(5.0, study._storage.get_heartbeat_interval() or 5.0))
 
 
