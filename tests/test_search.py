@@ -293,3 +293,13 @@ def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, conf, t
     assert all("SLURM_JOB_ID" in r["runtime"]["env"] for r in results.values())
     for worker in (0, 1):  # two jobs, each a worker with its own Hydra job folder
         assert (sweep_dir / ".search" / f"worker{worker}" / ".hydra" / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "conf" / "search").glob(
+    "*.yaml") if not p.stem.startswith("_")))
+def test_every_search_preset_composes_at_its_edges(cache_dir, preset):
+    from peftsweep.search.preflight import check_search
+
+    configs = check_search(["hydra/sweeper=search", f"search={preset}", *FAST],
+                           ROOT / "conf")
+    assert len({c.identity() for c in configs}) >= 2  # choices and bounds really vary
