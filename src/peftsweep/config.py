@@ -74,6 +74,13 @@ class TrainerConfig:
     log_every_n_steps: int = 10
     num_threads: int | None = None
     keep_checkpoint: bool = False
+    keep_weights: str = field(default="trainable", metadata={
+        "help": "trainable: keep the best checkpoint's trainable parameters (partial "
+                "strategies) for export; none: keep nothing."})
+    full_weights: str = field(default="selected", metadata={
+        "help": "What strategies that train every parameter keep: selected (only trials at "
+                "the hyper-parameters the report selects, pruned when the sweep ends), all, "
+                "none."})
     enable_progress_bar: bool = False
     fused_adamw: bool = True
     group_by_length: bool | str = "auto"
@@ -96,6 +103,7 @@ class TrialConfig:
     def science(self) -> dict[str, Any]:
         trainer = dataclasses.asdict(self.trainer)
         for runtime_key in ("log_every_n_steps", "num_threads", "keep_checkpoint",
+                            "keep_weights", "full_weights",
                             "enable_progress_bar", "eval_batch_size", "devices"):
             trainer.pop(runtime_key)
         return {
@@ -217,6 +225,8 @@ def _check_trainer(trainer: TrainerConfig) -> None:
         raise ConfigError("trainer.warmup_steps", f"must be >= 0, got {trainer.warmup_steps}")
     if trainer.eval_batch_size is not None:
         _positive("trainer.eval_batch_size", trainer.eval_batch_size, int)
+    _choice("trainer.keep_weights", trainer.keep_weights, ("trainable", "none"))
+    _choice("trainer.full_weights", trainer.full_weights, ("selected", "all", "none"))
     if trainer.group_by_length not in (True, False, "auto"):
         raise ConfigError("trainer.group_by_length",
                           f"must be true, false or auto, got {trainer.group_by_length!r}")
