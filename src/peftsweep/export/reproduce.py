@@ -12,7 +12,7 @@ import json
 import shlex
 from typing import Any
 
-from peftsweep.compose import compose_config
+from peftsweep.compose import compose_config, conf_dir
 from peftsweep.errors import UserError
 
 
@@ -41,8 +41,21 @@ def _value(value: Any) -> str:
     return text if plain and text not in ("null", "true", "false") else json.dumps(text)
 
 
+_SCIENCE_TOP = ("lr", "batch_size", "seed", "epochs")
+
+
 def _science(config: dict[str, Any], keys: set[str]) -> dict[str, Any]:
     return {key: value for key, value in _flat(config).items() if key in keys}
+
+
+def _presets(overrides: list[str]) -> dict[str, Any]:
+    """What the presets compose to, unvalidated (a files preset names no files yet)."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(str(conf_dir().resolve()), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    return OmegaConf.to_container(cfg, resolve=True)
 
 
 def overrides_for(result: dict[str, Any]) -> tuple[list[str], bool]:
@@ -51,12 +64,12 @@ def overrides_for(result: dict[str, Any]) -> tuple[list[str], bool]:
     base = [f"model={config['model']['name']}", f"data={config['data']['name']}",
             f"strategy={config['strategy']['name']}"]
     try:
-        composed = compose_config(base)
-    except UserError:
+        present = _flat(_presets(base))
+    except Exception:  # noqa: BLE001 - a preset renamed or gone: the base is all we know
         return base, False
-    science_keys = set(_flat(composed.science())) | {
-        key for key in _flat(config) if key.split(".")[0] in ("model", "data", "strategy")}
-    present = _flat(composed.to_dict())
+    science_keys = set(_SCIENCE_TOP) | {
+        key for key in _flat(config) if key.split(".")[0] in ("model", "data", "strategy")} | {
+        key for key in _flat(config) if key.startswith("trainer.")}
     overrides = list(base)
     for key, value in sorted(_science(config, science_keys).items()):
         if key not in present or present[key] != value:
