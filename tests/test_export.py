@@ -201,12 +201,12 @@ def test_predict_on_a_file_round_trips(sweep, exports, tmp_path, capsys):
     written = list(csv.DictReader(open(out)))
     assert [int(r["id"]) for r in written] == list(range(len(rows)))
     assert [r["text"] for r in written] == [r["text"] for r in rows]
-    correct = sum(r["label"] == w["label"] for r, w in zip(rows, written, strict=True))
+    correct = sum(r["label"] == w["predicted_label"] for r, w in zip(rows, written, strict=True))
     assert correct / len(rows) == jobs["lora"][1]["test"]["accuracy"]
     for row in written:
         probs = float(row["prob_negative"]), float(row["prob_positive"])
         assert sum(probs) == pytest.approx(1.0)
-        assert row["label"] == ("positive" if probs[1] > probs[0] else "negative")
+        assert row["predicted_label"] == ("positive" if probs[1] > probs[0] else "negative")
     capsys.readouterr()
     assert predict.main([str(exports["lora"]), "--text", "the ending was great"]) == 0
     line = capsys.readouterr().out.strip()

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from peftsweep.errors import UserError
+from peftsweep.export.command import run_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,12 +62,7 @@ def run(args: argparse.Namespace) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    try:
-        run(args)
-    except UserError as err:
-        print(f"peftsweep: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

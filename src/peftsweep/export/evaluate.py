@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from peftsweep.errors import UserError
+from peftsweep.export.command import run_command
 
 
 def data_config(meta: dict, overrides: list[str] | None):
@@ -122,19 +123,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        report = run(args)
-    except UserError as err:
-        print(f"peftsweep: error: {err}", file=sys.stderr)
-        return 2
+    return run_command(lambda: _show(run(args), args.out))
+
+
+def _show(report: dict, out: Path | None) -> None:
     for name, value in sorted(report["metrics"].items()):
         print(f"{name}\t{value:.6f}")
     print(f"({report['rows']} rows of {report['data']})", file=sys.stderr)
-    if args.out:
+    if out:
         from peftsweep.results import atomic_write_json
 
-        atomic_write_json(args.out, report)
-    return 0
+        atomic_write_json(out, report)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from peftsweep.errors import UserError
+from peftsweep.export.command import run_command
 
 PROGRESS_ROWS = 1000  # files at least this long show a progress bar
 
@@ -44,16 +45,18 @@ def predict_frame(export, texts: pd.DataFrame, batch_size: int = 32) -> pd.DataF
     values = torch.cat(outputs) if outputs else torch.empty(0, max(len(export.label_names or
                                                                        [0]), 1))
     if export.label_names is None:
-        return pd.DataFrame({"score": values.squeeze(-1).tolist()})
+        return pd.DataFrame({"predicted_score": values.squeeze(-1).tolist()})
     probs = values.softmax(dim=-1)
     frame = pd.DataFrame(probs.numpy(), columns=[f"prob_{n}" for n in export.label_names])
-    frame.insert(0, "label", [export.label_names[i] for i in probs.argmax(dim=-1).tolist()])
+    # Not "label": an input file often has its gold labels in that column.
+    best = probs.argmax(dim=-1).tolist()
+    frame.insert(0, "predicted_label", [export.label_names[i] for i in best])
     return frame
 
 
 def _one_line(row: pd.Series) -> str:
-    """'positive  prob_negative=0.1203  prob_positive=0.8797' (or 'score=0.7312')."""
-    return "  ".join(str(value) if key == "label" else f"{key}={float(value):.4f}"
+    """'positive  prob_negative=0.1203  prob_positive=0.8797' (or 'predicted_score=0.73')."""
+    return "  ".join(str(value) if key == "predicted_label" else f"{key}={float(value):.4f}"
                      for key, value in row.items())
 
 
@@ -77,6 +80,10 @@ def run(args: argparse.Namespace) -> str:
     rows = read_table(args.file, fields)
     predictions = predict_frame(load_export(args.dir, args.device), rows[fields],
                                 args.batch_size)
+    clash = [c for c in predictions.columns if c in rows.columns]
+    if clash:
+        raise UserError(f"--file: {args.file} already has a column {clash[0]!r}, which "
+                        "predict writes; rename it")
     out = pd.concat([rows.reset_index(drop=True), predictions], axis=1)
     return write_table(out, args.out)
 
@@ -98,12 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        print(run(args))
-    except UserError as err:
-        print(f"peftsweep: error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: print(run(args)))
 
 
 if __name__ == "__main__":
