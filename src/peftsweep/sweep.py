@@ -32,7 +32,7 @@ def _sweep_dir(resume: str | None, base: str = "multirun") -> str:
 
 def _trial_name(*, _root_: DictConfig) -> str:
     """Job folder name: readable hyper-parameters + the trial identity."""
-    from peftsweep.config import validate
+    from peftsweep.validate import validate
 
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))

@@ -16,11 +16,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+import peftsweep.hydra_schema  # noqa: F401 - registers the schema nodes the YAML extends
 from peftsweep import placement, sweep
-from peftsweep.config import validate
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
 from peftsweep.trial import run_trial
+from peftsweep.validate import validate
 
 CONF_DIR = Path(os.environ.get("PEFTSWEEP_CONF", Path(__file__).resolve().parents[2] / "conf"))
 LAST_STATUS: dict[str, str] = {}
