@@ -9,8 +9,8 @@ from omegaconf import OmegaConf
 
 from peftsweep.config import ModelConfig
 from peftsweep.errors import ConfigError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.params import count_parameters
 from peftsweep.strategies import (
     STRATEGIES,

@@ -147,7 +147,7 @@ def trainable_components(model: nn.Module) -> StrategyCount:
 def strategy_variants(family: str, selected: dict | None = None) -> dict[str, dict]:
     """Every registered strategy at its defaults that fits the family, plus the user's choice."""
     from peftsweep.errors import ConfigError
-    from peftsweep.models.families import FAMILIES
+    from peftsweep.families import FAMILIES
     from peftsweep.strategies import STRATEGIES, strategy_label, validate_strategy
 
     variants = {}
@@ -164,7 +164,7 @@ def strategy_variants(family: str, selected: dict | None = None) -> dict[str, di
 def trainable_by_strategy(build: Callable[[], nn.Module], family: str,
                           variants: dict[str, dict]) -> dict[str, StrategyCount]:
     """Apply each strategy to a fresh model (strategies mutate and wrap it) and count."""
-    from peftsweep.models.families import FAMILIES
+    from peftsweep.families import FAMILIES
     from peftsweep.strategies import apply_strategy, check_strategy_fits
 
     counts = {}

@@ -17,8 +17,8 @@ from peftsweep.compose import hydra_session
 from peftsweep.config import TrialConfig
 from peftsweep.data.cache import prepare
 from peftsweep.data.sources import task_spec
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.strategies import check_strategy_fits
 from peftsweep.validate import check_max_length, validate
 

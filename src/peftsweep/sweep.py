@@ -63,6 +63,26 @@ def summarize(sweep_dir: Path) -> dict[str, Any]:
     return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
 
 
+def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:
+    """Finished trials of a resumed sweep whose settings are planned under another identity.
+
+    That happens when a new peftsweep hashes a trial differently: the old results are
+    kept untouched, the trials run again under their new identity, and the user is told.
+    """
+    planned = {cfg.identity() for cfg in configs}
+    settings = [cfg.summary() for cfg in configs]
+    found = []
+    for path in iter_result_paths(sweep_dir):
+        try:
+            result = read_result(path)
+        except CorruptResult:
+            continue
+        if (result["status"] == "ok" and result["identity"] not in planned
+                and result["science"] in settings):
+            found.append(path.parent)
+    return found
+
+
 class SweepSummary(Callback):
     """Write summary.json at the end of a multirun and remember it for the exit code."""
 

@@ -23,8 +23,8 @@ from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result

@@ -22,7 +22,7 @@ from peftsweep.config import (
     default_cache_dir,
 )
 from peftsweep.errors import ConfigError
-from peftsweep.models.families import FAMILIES, Family
+from peftsweep.families import FAMILIES, Family
 from peftsweep.schema import build
 from peftsweep.strategies import strategy_label, validate_strategy
 

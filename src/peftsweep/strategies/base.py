@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
 from peftsweep.schema import Schema
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
 from peftsweep.schema import Schema, option
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules

@@ -45,5 +45,6 @@ def peft_config_or_error(make, options, family) -> None:
     except (ValueError, TypeError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         # Name the option PEFT complains about where its message mentions one.
-        named = [f.name for f in dataclasses.fields(options) if f.name in first]
-        raise InvalidOption(named[0] if named else "name", f"rejected by PEFT: {first}") from err
+        named = sorted((first.index(f.name), f.name) for f in dataclasses.fields(options)
+                       if f.name in first)
+        raise InvalidOption(named[0][1] if named else "name", f"rejected by PEFT: {first}") from err

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
 from peftsweep.schema import Schema
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules

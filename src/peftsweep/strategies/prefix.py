@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
 from peftsweep.schema import InvalidOption, Schema, option
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import peft_config_or_error
@@ -36,14 +36,14 @@ class Options(Schema):
 def expose_past_key_values(model: nn.Module) -> nn.Module:
     """Let PEFT find the ``past_key_values`` argument that PEFT's prefix tuning looks for.
 
-    transformers 5 renamed it to ``cache`` in BERT-style encoders and still accepts the old
-    name through ``**kwargs``, but PEFT decides from the forward signature whether a model
-    takes a prefix. The instance gets a forward with the old name in its signature.
+    transformers 5 renamed it to ``cache`` in BERT-style encoders, but PEFT decides from the
+    forward signature whether a model takes a prefix. The instance gets a forward with the
+    old name in its signature that hands the prefix on under the new one.
     """
     forward = model.forward
 
     def forward_with_prefix(*args, past_key_values=None, **kwargs):
-        return forward(*args, past_key_values=past_key_values, **kwargs)
+        return forward(*args, cache=past_key_values, **kwargs)
 
     model.forward = forward_with_prefix
     return model

@@ -8,7 +8,7 @@ from typing import Any
 from torch import nn
 
 from peftsweep.errors import ConfigError
-from peftsweep.models.families import Family
+from peftsweep.families import Family
 from peftsweep.schema import InvalidOption, build, defaults
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import module_suffixes
