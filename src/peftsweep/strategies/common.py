@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from torch import nn
-
-from peftsweep.schema import InvalidOption
 
 
 def freeze_all(model: nn.Module) -> None:
@@ -37,14 +33,3 @@ def module_suffixes(model: nn.Module) -> set[str]:
             suffixes.add(".".join(parts[start:]))
     return suffixes
 
-
-def peft_config_or_error(make, options, family) -> None:
-    """Build a strategy's PEFT config once, so PEFT's own checks between options run up front."""
-    try:
-        make(options, family)
-    except (ValueError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        # Name the option PEFT complains about where its message mentions one.
-        named = sorted((first.index(f.name), f.name) for f in dataclasses.fields(options)
-                       if f.name in first)
-        raise InvalidOption(named[0][1] if named else "name", f"rejected by PEFT: {first}") from err

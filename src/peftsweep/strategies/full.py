@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
 from peftsweep.families import Family
-from peftsweep.schema import Schema
-from peftsweep.strategies.base import Strategy
+from peftsweep.strategies.base import NoOptions, Strategy
 from peftsweep.strategies.registry import register
-
-
-@dataclass(frozen=True)
-class Options(Schema):
-    pass
 
 
 @register
 class Full(Strategy):
     name = "full"
     summary = "every parameter trains"
-    Options = Options
+    Options = NoOptions
 
-    def apply(self, model: nn.Module, options: Options, family: Family) -> nn.Module:
+    def apply(self, model: nn.Module, options: NoOptions, family: Family) -> nn.Module:
         for param in model.parameters():
             param.requires_grad_(True)
         return model

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import nn
-
 from peftsweep.families import Family
 from peftsweep.schema import Schema, option
-from peftsweep.strategies.base import Strategy
-from peftsweep.strategies.common import peft_config_or_error
+from peftsweep.strategies.base import PeftStrategy
 from peftsweep.strategies.registry import register
 
 
@@ -23,16 +20,13 @@ class Options(Schema):
 
 
 @register
-class IA3(Strategy):
+class IA3(PeftStrategy):
     name = "ia3"
     summary = "learned activation rescaling (PEFT)"
     Options = Options
-
-    def targets(self, options: Options, family: Family) -> list[str]:
-        return list(options.target_modules or family.ia3_targets)
+    family_targets = "ia3_targets"
 
     def peft_config(self, options: Options, family: Family):
-        # Imported here: peft takes seconds to import and most trials never need it.
         from peft import IA3Config, TaskType
 
         targets = self.targets(options, family)
@@ -42,11 +36,3 @@ class IA3(Strategy):
         return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=targets,
                          feedforward_modules=list(feedforward),
                          modules_to_save=list(family.head_modules))
-
-    def check(self, options: Options, family: Family) -> None:
-        peft_config_or_error(self.peft_config, options, family)
-
-    def apply(self, model: nn.Module, options: Options, family: Family) -> nn.Module:
-        from peft import get_peft_model
-
-        return get_peft_model(model, self.peft_config(options, family))

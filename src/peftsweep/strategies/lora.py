@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import nn
-
 from peftsweep.families import Family
 from peftsweep.schema import Schema, option
-from peftsweep.strategies.base import Strategy
-from peftsweep.strategies.common import peft_config_or_error
+from peftsweep.strategies.base import PeftStrategy
 from peftsweep.strategies.registry import register
 
 
@@ -28,27 +25,16 @@ class Options(Schema):
 
 
 @register
-class LoRA(Strategy):
+class LoRA(PeftStrategy):
     name = "lora"
     summary = "low-rank adapters on attention (PEFT)"
     Options = Options
-
-    def targets(self, options: Options, family: Family) -> list[str]:
-        return list(options.target_modules or family.lora_targets)
+    family_targets = "lora_targets"
 
     def peft_config(self, options: Options, family: Family):
-        # Imported here: peft takes seconds to import and most trials never need it.
         from peft import LoraConfig, TaskType
 
         return LoraConfig(task_type=TaskType.SEQ_CLS, r=options.r, lora_alpha=options.alpha,
                           lora_dropout=options.dropout, bias=options.bias,
                           target_modules=self.targets(options, family),
                           modules_to_save=list(family.head_modules))
-
-    def check(self, options: Options, family: Family) -> None:
-        peft_config_or_error(self.peft_config, options, family)
-
-    def apply(self, model: nn.Module, options: Options, family: Family) -> nn.Module:
-        from peft import get_peft_model
-
-        return get_peft_model(model, self.peft_config(options, family))

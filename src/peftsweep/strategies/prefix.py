@@ -14,8 +14,7 @@ from torch import nn
 
 from peftsweep.families import Family
 from peftsweep.schema import InvalidOption, Schema, option
-from peftsweep.strategies.base import Strategy
-from peftsweep.strategies.common import peft_config_or_error
+from peftsweep.strategies.base import PeftStrategy
 from peftsweep.strategies.registry import register
 
 
@@ -50,18 +49,18 @@ def expose_past_key_values(model: nn.Module) -> nn.Module:
 
 
 @register
-class PrefixTuning(Strategy):
+class PrefixTuning(PeftStrategy):
     name = "prefix"
     summary = "trained key/value prefixes in every layer (PEFT)"
     Options = Options
 
     def peft_config(self, options: Options, family: Family):
-        # Imported here: peft takes seconds to import and most trials never need it.
         from peft import PrefixTuningConfig, TaskType
 
         return PrefixTuningConfig(task_type=TaskType.SEQ_CLS,
                                   num_virtual_tokens=options.num_virtual_tokens,
                                   prefix_projection=options.prefix_projection,
+                                  # None: PEFT takes the model's hidden size.
                                   encoder_hidden_size=options.encoder_hidden_size,
                                   modules_to_save=list(family.head_modules))
 
@@ -69,13 +68,8 @@ class PrefixTuning(Strategy):
         if not family.prefix_tuning:
             raise InvalidOption("name", f"prefix tuning needs attention layers that take a "
                                 f"key/value cache, which {family.name} models lack",
-                                "a model family with prefix_tuning in models/families.py")
-        peft_config_or_error(self.peft_config, options, family)
+                                "a model family with prefix_tuning set in families.py")
+        super().check(options, family)
 
-    def apply(self, model: nn.Module, options: Options, family: Family) -> nn.Module:
-        from peft import get_peft_model
-
-        config = self.peft_config(options, family)
-        if options.encoder_hidden_size is None:
-            config.encoder_hidden_size = model.config.hidden_size
-        return get_peft_model(expose_past_key_values(model), config)
+    def prepare(self, model: nn.Module, options: Options) -> nn.Module:
+        return expose_past_key_values(model)
