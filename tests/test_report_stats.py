@@ -92,7 +92,10 @@ def test_too_few_seeds_are_flagged_in_plain_words():
     none = paired_comparison(a, pd.Series([0.7], index=[9]))
     assert none.n == 0 and none.warning == seed_warning(0) and math.isnan(none.diff)
     same = paired_comparison(pd.Series([0.8, 0.9, 0.7]), pd.Series([0.7, 0.8, 0.6]))
-    assert math.isnan(same.p_value) and "same difference" in same.warning
+    assert math.isnan(same.p_value)
+    assert same.warning == "the same difference on every seed: no t-test possible"
+    tied = paired_comparison(a, a - 0.1)
+    assert tied.warning.startswith("only 2 seeds: too few") and "no t-test" in tied.warning
 
 
 def comparison_sweep() -> list[dict]:

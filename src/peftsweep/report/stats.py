@@ -67,11 +67,10 @@ def seed_warning(n: int, *, no_spread: bool = False) -> str:
         return "no seeds in common: nothing to compare"
     if n == 1:
         return "1 seed: no confidence interval; too few seeds to conclude anything"
+    words = [f"only {n} seeds: too few to conclude anything"] if n < MIN_SEEDS else []
     if no_spread:
-        return f"{n} seeds with the same difference on each: no t-test possible"
-    if n < MIN_SEEDS:
-        return f"only {n} seeds: too few to conclude anything"
-    return ""
+        words.append("the same difference on every seed: no t-test possible")
+    return "; ".join(words)
 
 
 def _by_seed(values: pd.Series) -> pd.Series:
