@@ -112,10 +112,12 @@ def terms_table(shape: params.Shape) -> str:
 
 def _strategy_note(counts: dict, variants: dict) -> str:
     notes = []
-    for label in ("lora", "ia3"):
+    for label, count in counts.items():
+        if count.peft_reported is None:
+            continue  # not a PEFT model: nothing to cross-check
         options = {k: v for k, v in variants[label].items() if k != "name"}
         notes.append(f"{label}: {options}; trainable equals PEFT's "
-                     f"get_nb_trainable_parameters() = {_num(counts[label].peft_reported)}")
+                     f"get_nb_trainable_parameters() = {_num(count.peft_reported)}")
     return "\n".join(f"- {note}" for note in notes)
 
 
