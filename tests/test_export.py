@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from peftsweep import demo_task as demo
 from peftsweep import weights
-from peftsweep.data import demo
 from peftsweep.export import cli, evaluate, predict
 from peftsweep.preflight import check_sweep
 from peftsweep.results import read_result

@@ -20,11 +20,11 @@ from torch import nn
 from peftsweep import weights
 from peftsweep.config import DataConfig, ModelConfig, default_cache_dir
 from peftsweep.data.sources import task_spec
-from peftsweep.data.tasks import TaskSpec
 from peftsweep.errors import UserError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.strategies import apply_strategy
+from peftsweep.tasks import TaskSpec
 
 
 class Rebuilt(NamedTuple):
