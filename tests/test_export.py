@@ -24,7 +24,7 @@ from peftsweep.trial import run_trial
 
 from conftest import OFFLINE
 
-STRATEGIES = ("full", "bitfit", "lora", "ia3")
+STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")
 # Short trials that still learn the easy task below (full and LoRA: ~all but the noise).
 SETTINGS = ["epochs=2", "batch_size=16", "lr=1e-2", "logger=none", "data=files",
             "data.task=demo", "data.selection=validation", "data.test_on=test",
@@ -79,7 +79,7 @@ def export(sweep_dir: Path, name: str, out: Path, *flags: str) -> Path:
 def exports(sweep, tmp_path_factory):
     sweep_dir, _, _ = sweep
     out = tmp_path_factory.mktemp("exports")
-    return {name: export(sweep_dir, name, out, *(["--merge"] if name == "lora" else []))
+    return {name: export(sweep_dir, name, out, *(["--merge"] if name in ("lora", "ia3") else []))
             for name in STRATEGIES}
 
 
@@ -104,7 +104,7 @@ def test_trials_keep_only_their_trainable_weights(sweep):
     assert total < summarize(sweep_dir)["weights_bytes"] < total + 4096 * len(jobs)
 
 
-@pytest.mark.parametrize("name", [*STRATEGIES, "lora/merged"])
+@pytest.mark.parametrize("name", [*STRATEGIES, "lora/merged", "ia3/merged"])
 def test_export_reproduces_the_trial_test_metrics(sweep, exports, tmp_path, name):
     _, _, jobs = sweep
     strategy, _, sub = name.partition("/")
@@ -112,10 +112,10 @@ def test_export_reproduces_the_trial_test_metrics(sweep, exports, tmp_path, name
     report = evaluated(folder, tmp_path)
     assert report["metrics"] == jobs[strategy][1]["test"]
     assert report["rows"] == 64
-    config = json.loads((folder / ("adapter_config.json" if strategy in ("lora", "ia3") and
-                                   not sub else "config.json")).read_text())
-    if "id2label" in config:
-        assert config["id2label"] == {"0": "negative", "1": "positive"}
+    adapter = strategy in ("lora", "ia3", "prefix") and not sub
+    config = json.loads((folder / "base_model" / "config.json" if adapter else
+                         folder / "config.json").read_text())
+    assert config["id2label"] == {"0": "negative", "1": "positive"}
 
 
 def test_the_easy_task_was_learned(sweep):
@@ -142,6 +142,13 @@ for kind, folder in json.loads(sys.argv[1]).items():
     if kind == "adapter":
         from peft import AutoPeftModelForSequenceClassification
         model = AutoPeftModelForSequenceClassification.from_pretrained(folder)
+    elif kind == "prefix":  # the shim the model card gives for prefix tuning
+        from peft import PeftModel
+        base = AutoModelForSequenceClassification.from_pretrained(folder + "/base_model")
+        forward = base.forward
+        base.forward = lambda *a, past_key_values=None, **kw: forward(
+            *a, cache=past_key_values, **kw)
+        model = PeftModel.from_pretrained(base, folder)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(folder)
     batch = tokenizer(texts, padding=True, return_tensors="pt")
@@ -156,7 +163,7 @@ print(json.dumps(out))
 @pytest.mark.integration  # a fresh interpreter importing transformers and peft: ~30 s
 def test_exports_load_with_transformers_and_peft_alone(exports, tmp_path):
     folders = {"model": str(exports["full"]), "adapter": str(exports["lora"]),
-               "merged": str(exports["lora"] / "merged")}
+               "merged": str(exports["lora"] / "merged"), "prefix": str(exports["prefix"])}
     env = {**os.environ, **OFFLINE, "PYTHONPATH": ""}
     run = subprocess.run([sys.executable, "-c", FRESH, json.dumps(folders)], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=300)
@@ -286,6 +293,10 @@ def test_bad_input_is_one_line_and_exit_2(sweep, exports, tmp_path, capsys):
                    "reads one text")
     one_line_error(capsys, evaluate.main([str(exports["full"]), "--data", "data=rte"]),
                    "labels")
+    merged_prefix = tmp_path / "merged_prefix"
+    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "prefix", "--out",
+                                     str(merged_prefix), "--merge"]), "no merged form")
+    assert not merged_prefix.exists() or not any(merged_prefix.iterdir())
     existing = exports["full"].parent
     one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "full", "--out",
                                      str(existing)]), "exists")

@@ -26,6 +26,17 @@ works: `adapter_config.json` names the absolute path of `base_model/` at export
 time, so after moving the folder use the two-step form above."""
 
 
+PREFIX_NOTE = """Prefix tuning: PEFT hands the prefix to the backbone as `past_key_values`,
+which transformers 5 encoders call `cache`. Before `PeftModel.from_pretrained`, give
+the base model a forward that takes the old name:
+
+```python
+forward = base.forward
+base.forward = lambda *args, past_key_values=None, **kw: forward(*args, cache=past_key_values,
+                                                                  **kw)
+```"""
+
+
 def _table(rows: dict[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in rows.items()]
@@ -60,7 +71,8 @@ def model_card(meta: dict[str, Any], command: str) -> str:
         + (" This folder is a PEFT adapter with the trained task head in it"
            " (`modules_to_save`); `base_model/` holds the frozen backbone." if adapter else ""),
         "## Use",
-        (LOAD_ADAPTER if adapter else LOAD_MODEL).format(path="path/to/this/folder"),
+        (LOAD_ADAPTER if adapter else LOAD_MODEL).format(path="path/to/this/folder")
+        + ("\n\n" + PREFIX_NOTE if meta.get("peft_type") == "PREFIX_TUNING" else ""),
         f"Inputs: {', '.join(task['text_fields'])} (truncated to {meta['max_length']} tokens). "
         "`peftsweep-predict this/folder --text ...` prints labels and probabilities.",
         "## Data",

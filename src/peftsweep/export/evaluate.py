@@ -20,14 +20,22 @@ from peftsweep.export.command import run_command
 
 
 def data_config(meta: dict, overrides: list[str] | None):
-    """The data config to evaluate on: composed from overrides, or the training one."""
+    """The data config to evaluate on: composed from overrides, or the training one.
+
+    Composed next to the model that was trained (its position limit is checked against
+    the data) and, unless the overrides say otherwise, at the max length it trained with.
+    """
     from peftsweep.config import DataConfig
 
     if not overrides:
         return DataConfig(**meta["data"])
-    from peftsweep.compose import compose_config
+    from peftsweep.compose import compose_config, conf_dir
 
-    return compose_config(overrides).data
+    model = meta["trial"]["config"]["model"]["name"]
+    base = [f"model={model}"] if (conf_dir() / "model" / f"{model}.yaml").is_file() else []
+    if not any(o.startswith("data.max_length=") for o in overrides):
+        overrides = [*overrides, f"data.max_length={meta['max_length']}"]
+    return compose_config([*base, *overrides]).data
 
 
 def check_task(meta: dict, spec) -> None:

@@ -58,6 +58,10 @@ def load_export(folder: Path, device: str | None = None) -> Export:
             from peft import PeftModel
 
             base = AutoModelForSequenceClassification.from_pretrained(str(folder / "base_model"))
+            if meta.get("peft_type") == "PREFIX_TUNING":
+                from peftsweep.strategies.prefix import expose_past_key_values
+
+                base = expose_past_key_values(base)
             model = PeftModel.from_pretrained(base, str(folder))
         else:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))

@@ -88,7 +88,9 @@ def write_export(chosen: Chosen, out: Path, merge: bool = False,
     try:
         if is_peft(model):
             _save_adapter(model, chosen, staging, out)
-            _finish(staging, metadata(chosen, built, "adapter"), tokenizer, command)
+            meta = metadata(chosen, built, "adapter")
+            meta["peft_type"] = str(model.peft_config[model.active_adapter].peft_type.value)
+            _finish(staging, meta, tokenizer, command)
             if merge:
                 merged = _merged(model)
                 merged.save_pretrained(str(staging / "merged"))
