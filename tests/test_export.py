@@ -220,6 +220,18 @@ def test_predict_on_a_file_round_trips(sweep, exports, tmp_path, capsys):
     assert line.startswith("positive  prob_negative=0.")
 
 
+def test_predict_shows_progress_on_long_files_only(exports, tmp_path, capsys):
+    rows = "".join(f"the film was {'good' if i % 2 else 'bad'}\n" for i in range(1200))
+    for size, shown in ((1200, True), (20, False)):
+        source = tmp_path / f"in{size}.csv"
+        source.write_text("text\n" + "".join(rows.splitlines(keepends=True)[:size]))
+        out = tmp_path / f"out{size}.tsv"
+        assert predict.main([str(exports["bitfit"]), "--file", str(source), "--out", str(out),
+                             "--batch-size", "256"]) == 0
+        assert ("1200/1200" in capsys.readouterr().err) == shown
+        assert len(out.read_text().splitlines()) == size + 1
+
+
 def test_model_card_says_how_the_model_was_made(sweep, exports):
     _, _, jobs = sweep
     card = (exports["lora"] / "README.md").read_text()
