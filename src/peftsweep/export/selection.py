@@ -44,10 +44,11 @@ def selected_job_dirs(sweep_dir: Path) -> list[Path]:
             for _, row in trials.iterrows()]
 
 
-def _best_seed(trials: pd.DataFrame, metric: str, mode: str) -> pd.Series:
+def best_seed(trials: pd.DataFrame, metric: str, mode: str) -> pd.Series:
     column = f"val/{metric}"
     sign = -1.0 if mode == "max" else 1.0
-    ranked = trials.assign(_rank=sign * trials[column].fillna(-sign * float("inf")))
+    # A seed without the metric ranks last: its sign-adjusted rank is +inf.
+    ranked = trials.assign(_rank=sign * trials[column].fillna(sign * float("inf")))
     return ranked.sort_values(["_rank", "seed"]).iloc[0]
 
 
@@ -60,7 +61,7 @@ def selected(sweep_dir: Path, seed: int | None = None) -> list[Chosen]:
             trials = trials[trials["seed"] == seed]
             if trials.empty:
                 continue
-        trial = _best_seed(trials, row["metric"], row["mode"])
+        trial = best_seed(trials, row["metric"], row["mode"])
         job_dir = Path(trial["sweep"]) / trial["job_dir"]
         chosen.append(Chosen(job_dir, read_result(job_dir / RESULT_FILE)))
     if not chosen:
