@@ -21,7 +21,7 @@ from peftsweep.strategies import (
     validate_strategy,
 )
 
-from tests_paths import CONF
+from helpers import CONF
 
 
 def bert_tiny(cache_dir) -> tuple:
