@@ -64,7 +64,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--parity-seeds", help="comma-separated seeds (default 1,2)")
     p.add_argument("--parity-systems", help=f"comma-separated subset of "
                    f"{','.join(PARITY_SYSTEMS)} (default ours,hf)")
-    p.add_argument("--keep-work", action="store_true", help="keep logs and job folders")
+    p.add_argument("--keep-work", action="store_true", help="keep the logs and job folders")
     return p.parse_args(argv)
 
 

@@ -32,16 +32,6 @@ def _sync(device: torch.device) -> None:
 
 def run_ours(spec: dict) -> dict:
     """train.py as a user runs it; then the numbers of its result.json."""
-    from pytorch_lightning.callbacks import ModelCheckpoint
-
-    saves, save = [], ModelCheckpoint._save_checkpoint
-
-    def timed_save(self, trainer, filepath):  # checkpoint writes fall outside train_s
-        started = time.perf_counter()
-        save(self, trainer, filepath)
-        saves.append(time.perf_counter() - started)
-
-    ModelCheckpoint._save_checkpoint = timed_save
     sys.argv = [str(REPO / "train.py"), *spec["overrides"], f"resume={spec['job_dir']}"]
     try:
         runpy.run_path(str(REPO / "train.py"), run_name="__main__")
@@ -61,8 +51,7 @@ def run_ours(spec: dict) -> dict:
             "test_accuracy": (result.get("test") or {}).get("accuracy"),
             "precision": result["runtime"]["precision"],
             "optimizer": "AdamW fused" if fused else "AdamW foreach",
-            "batches": (result.get("batches") or {}).get("order"),
-            "checkpoint_save_s": round(sum(saves), 3)}
+            "batches": (result.get("batches") or {}).get("order")}
 
 
 def run_hf(w, grouped: bool) -> dict:
