@@ -1,6 +1,6 @@
 """Every data config composes to the same `data` section it always had.
 
-The GLUE task files override only their name and task on top of conf/data/_glue.yaml;
+The GLUE task files set only their name and task on top of conf/data/_glue.yaml;
 this table pins what each one resolves to, key by key. A trial's identity is
 a hash of its science config, so equal sections keep every identity unchanged.
 """
@@ -15,7 +15,7 @@ from peftsweep.compose import compose_config
 
 from helpers import CONF
 
-# Every data key as conf/data/_defaults.yaml sets it.
+# Every data key's default, as the data schema (peftsweep.config.DataConfig) declares it.
 BASE = {"source": "hub", "hub_path": None, "hub_name": None, "data_dir": None,
         "train_file": None, "validation_file": None, "test_file": None, "column_names": None,
         "text_fields": None, "label_field": None, "label_names": None,
@@ -41,7 +41,8 @@ def test_every_data_config_has_an_expected_section():
 
 @pytest.mark.parametrize("name", DATA_CONFIGS)
 def test_data_config_resolves_as_expected(name, tmp_path):
-    overrides = [f"data={name}"]
+    # MiniLM (offline, 512 positions) fits every config's max_length.
+    overrides = [f"data={name}", "model=minilm"]
     if name == "files":
         overrides.append(f"data.data_dir={tmp_path}")
     data = dataclasses.asdict(compose_config(overrides, CONF).data)

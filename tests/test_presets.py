@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from peftsweep.data.tasks import TASKS
 from peftsweep.preflight import check_sweep
+from peftsweep.tasks import TASKS
 
 from helpers import CONF, write_jsonl, write_tsv
 
