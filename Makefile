@@ -78,7 +78,7 @@ inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" P
 bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)
 
-bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores)
+bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores; docs/benchmarks.md)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
 
 clean: ## Remove caches (never sweep results)

@@ -14,7 +14,7 @@ import pytest
 
 from peftsweep.results import read_result
 
-from conftest import FAST, OFFLINE, ROOT
+from helpers import FAST, OFFLINE, ROOT
 
 pytestmark = pytest.mark.integration
 
