@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import OFFLINE
 
 from peftsweep import demo_task as demo
 from peftsweep import weights
@@ -22,6 +21,8 @@ from peftsweep.results import read_result
 from peftsweep.sweep import summarize
 from peftsweep.train import CONF_DIR
 from peftsweep.trial import run_trial
+
+from helpers import OFFLINE
 
 STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")
 # Short trials that still learn the easy task below (full and LoRA: ~all but the noise).
