@@ -6,15 +6,9 @@ import pytest
 
 from peftsweep import trial as trial_module
 from peftsweep.errors import ConfigError
-from peftsweep.preflight import check_sweep
 from peftsweep.results import read_result
-from peftsweep.train import CONF_DIR
 
-from conftest import FAST
-
-
-def config(*overrides: str):
-    return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+from helpers import trial_config as config
 
 
 def test_a_stalled_trial_stops_after_its_patience(cache_dir, tmp_path):

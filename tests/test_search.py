@@ -20,7 +20,7 @@ from peftsweep.search.settings import parse_settings
 from peftsweep.search.space import edge_assignments, parse_space
 from peftsweep.search.storage import PASSWORD_ENV, connect_url, redact, scrub, take_password
 
-from conftest import FAST, OFFLINE, ROOT
+from helpers import FAST, OFFLINE, ROOT
 
 pytest_plugins = ["postgres_server", "slurm_cluster"]
 

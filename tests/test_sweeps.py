@@ -14,7 +14,7 @@ import pytest
 
 from peftsweep.results import read_result
 
-from conftest import FAST, OFFLINE, ROOT
+from helpers import FAST, OFFLINE, ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +37,11 @@ def test_demo_grid_as_written_gives_four_results(run_train, tmp_path):
     summary = json.loads((sweep / "summary.json").read_text())
     assert summary["counts"] == {"ok": 4, "pruned": 0, "failed": 0, "diverged": 0, "corrupt": 0}
     assert "4 ok, 0 pruned, 0 failed, 0 diverged" in proc.stderr
+    # Full fine-tuning keeps only the selected learning rate's weights; BitFit keeps both.
+    kept = sorted(read_result(p.parent.parent / "result.json")["science"]["strategy"]
+                  for p in sweep.rglob("weights/weights.json"))
+    assert kept == ["bitfit", "bitfit", "full"]
+    assert summary["weights_bytes"] > 0 and "kept weights" in proc.stderr
 
 
 def test_diverging_combination_is_isolated_and_reported(run_train, tmp_path):
@@ -109,3 +114,24 @@ def test_sigkill_then_rerun_resumes_and_matches(run_train, cache_dir, tmp_path):
     assert killed["history"] == reference["history"]
     assert killed["test"] == reference["test"]
     assert killed["best"] == reference["best"]
+
+
+def test_resume_names_results_made_under_an_older_identity(run_train, tmp_path):
+    """A changed identity re-runs a trial; the user is told in one line, old files stay."""
+    from peftsweep.compose import compose_config
+    from peftsweep.results import write_result
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", "strategy=full", *FAST]
+    cfg = compose_config(args[1:])
+    old_dir = sweep / "full_old-identity"
+    old_dir.mkdir(parents=True)
+    write_result(old_dir, {"identity": "0" * 16, "status": "ok", "science": cfg.summary(),
+                           "config": {}, "best": {}, "test": {}, "params": {}})
+    before = (old_dir / "result.json").read_bytes()
+    proc = run_train(*args, f"resume={sweep}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notes = [line for line in proc.stderr.splitlines() if "older trial identity" in line]
+    assert len(notes) == 1 and "1 finished trial(s)" in notes[0] and old_dir.name in notes[0]
+    assert (old_dir / "result.json").read_bytes() == before
+    assert len(results(sweep)) == 2

@@ -8,15 +8,9 @@ import pytest
 
 from peftsweep import trial as trial_module
 from peftsweep.models.module import SequenceClassifier
-from peftsweep.preflight import check_sweep
 from peftsweep.results import SCHEMA_VERSION, read_result
-from peftsweep.train import CONF_DIR
 
-from conftest import FAST
-
-
-def config(*overrides: str):
-    return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+from helpers import trial_config as config
 
 
 def watch_training_steps(monkeypatch, record) -> None:
@@ -155,7 +149,7 @@ def test_learning_rate_follows_hf_linear_warmup_and_decay(tmp_path, monkeypatch)
 def test_training_batches_can_mix_lengths(tmp_path, monkeypatch):
     widths: dict[bool, list[int]] = {True: [], False: []}
     watch_training_steps(monkeypatch, lambda module, batch, batch_idx: widths[
-        module.trainer.datamodule.cfg.trainer.group_by_length].append(batch["input_ids"].shape[1]))
+        module.trainer.datamodule.group_by_length].append(batch["input_ids"].shape[1]))
     for grouped in (True, False):
         cfg = config(f"trainer.group_by_length={str(grouped).lower()}")
         result = trial_module.run_trial(cfg, tmp_path / str(grouped))

@@ -16,6 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from peftsweep import weights
 from peftsweep.results import CorruptResult, atomic_write_json, iter_result_paths, read_result
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def _sweep_dir(resume: str | None, base: str = "multirun") -> str:
 
 def _trial_name(*, _root_: DictConfig) -> str:
     """Job folder name: readable hyper-parameters + the trial identity."""
-    from peftsweep.config import validate
+    from peftsweep.validate import validate
 
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
@@ -62,7 +63,28 @@ def summarize(sweep_dir: Path) -> dict[str, Any]:
             problems.append(f"{path.parent.name}: pruned at step {result.get('failed_step')}")
         elif result["status"] != "ok":
             problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
-    return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
+    return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems,
+            "weights_bytes": weights.disk_bytes(sweep_dir)}
+
+
+def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:
+    """Finished trials of a resumed sweep whose settings are planned under another identity.
+
+    That happens when a new peftsweep hashes a trial differently: the old results are
+    kept untouched, the trials run again under their new identity, and the user is told.
+    """
+    planned = {cfg.identity() for cfg in configs}
+    settings = [cfg.summary() for cfg in configs]
+    found = []
+    for path in iter_result_paths(sweep_dir):
+        try:
+            result = read_result(path)
+        except CorruptResult:
+            continue
+        if (result["status"] == "ok" and result["identity"] not in planned
+                and result["science"] in settings):
+            found.append(path.parent)
+    return found
 
 
 class SweepSummary(Callback):
@@ -70,6 +92,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        weights.prune_unselected(sweep_dir)
         summary = summarize(sweep_dir)
         atomic_write_json(sweep_dir / "summary.json", summary)
         LAST_SUMMARY.clear()

@@ -17,14 +17,14 @@ from typing import Any
 import pytorch_lightning as pl
 from filelock import FileLock, Timeout
 
-from peftsweep import runtime, stopping
+from peftsweep import runtime, stopping, weights
 from peftsweep.config import TrialConfig
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
@@ -81,6 +81,7 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
     if result["status"] != "ok":
         # A failed trial restarts from scratch next time: its checkpoints led here.
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(job_dir / weights.WEIGHTS_DIR, ignore_errors=True)
     write_result(job_dir, result)
     return result
 
@@ -91,7 +92,10 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     spec = task_spec(cfg.data)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     on_gpu = runtime.use_gpu(cfg)
-    datamodule = ClassificationDataModule(cfg, tokenizer, pad_to_multiple_of=8 if on_gpu else None)
+    datamodule = ClassificationDataModule(
+        cfg.data, tokenizer, cfg.cache_dir, batch_size=cfg.batch_size,
+        eval_batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed,
+        group_by_length=cfg.trainer.group_by_length, pad_to_multiple_of=8 if on_gpu else None)
     datamodule.setup()
     family = FAMILIES[cfg.model.family]
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
@@ -115,6 +119,9 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
                  verbose=False)
+    # The module now holds the best checkpoint's weights (restored by test).
+    kept = weights.keep(module.model, job_dir, cfg.trainer.keep_weights,
+                        cfg.trainer.full_weights, params)
     if not cfg.trainer.keep_checkpoint:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
@@ -128,6 +135,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         **stopped,
         "params": params,
         "batches": datamodule.batching,
+        "weights": kept,
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from peftsweep.report.collect import collect
+from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
 from peftsweep.report.search_plots import is_search, write_search_plots
@@ -29,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a sweep folder holding <job dir>/result.json files")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write files (default: <first SWEEP>/report)")
-    parser.add_argument("--no-plots", action="store_true", help="write tables only")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write tables only (index.html then has no figures)")
     return parser.parse_args(argv)
 
 
@@ -54,12 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or args.sweeps[0] / "report"
     written = write_tables(tables, out_dir, trials=collection.table)
     notes: list[str] = []
+    pngs: list[Path] = []
     if not args.no_plots:
         pngs, notes = write_plots(collection, tables, out_dir)
         written += pngs
         if is_search(args.sweeps[0]):  # a search also gets its progress and importances
-            pngs, search_notes = write_search_plots(args.sweeps[0], out_dir)
-            written, notes = written + pngs, notes + search_notes
+            search_pngs, search_notes = write_search_plots(args.sweeps[0], out_dir)
+            pngs, written = pngs + search_pngs, written + search_pngs
+            notes += search_notes
+    written.append(write_html(collection, tables, out_dir, pngs, sweeps=args.sweeps,
+                              curves=not args.no_plots))
     print(markdown_report(tables))
     for note in notes:
         print(f"note: {note}")

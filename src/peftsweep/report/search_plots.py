@@ -1,7 +1,7 @@
 """Figures of a search (hydra/sweeper=search): progress, parameter importances, lr x batch size.
 
-Read from the sweep's result.json files, and for importances from the study itself
-(``.search/spec.json`` names it; a password comes from the environment as for the workers).
+Read from the sweep's result.json files and ``.search/importances.json`` (Optuna's
+parameter importances, which the search writes when it ends), never from the study itself.
 ``python -m peftsweep.report.search_plots SWEEP`` writes them into ``SWEEP/report``.
 """
 
@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from peftsweep.results import CorruptResult, iter_result_paths, read_result
 
 SPEC = Path(".search") / "spec.json"
+IMPORTANCES = Path(".search") / "importances.json"  # written by the search at its end
 
 
 def is_search(sweep_dir: Path) -> bool:
@@ -109,13 +110,10 @@ def lr_batch_plot(results: list[dict], out_dir: Path) -> Path:
 
 
 def importance_plot(sweep_dir: Path, out_dir: Path) -> Path:
-    import optuna
-
-    from peftsweep.search.storage import open_storage
-
-    spec = json.loads((sweep_dir / SPEC).read_text())
-    study = optuna.load_study(study_name=spec["study"], storage=open_storage(spec["storage"]))
-    importances = optuna.importance.get_param_importances(study)
+    """Optuna's parameter importances, as the search wrote them when it ended."""
+    importances = json.loads((sweep_dir / IMPORTANCES).read_text())
+    if not importances:
+        raise ValueError("the study had too few finished trials to rank its parameters")
     fig, ax = _figure()
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names])
@@ -132,7 +130,7 @@ def write_search_plots(sweep_dir: Path, out_dir: Path) -> tuple[list[Path], list
     written, notes = [progress_plot(results, out_dir), lr_batch_plot(results, out_dir)], []
     try:
         written.append(importance_plot(sweep_dir, out_dir))
-    except Exception as err:  # noqa: BLE001 - too few trials, or a study that is gone
+    except (OSError, ValueError) as err:
         notes.append(f"parameter importances skipped: {str(err).splitlines()[0][:200]}")
     return written, notes
 

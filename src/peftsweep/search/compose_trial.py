@@ -29,6 +29,8 @@ def compose_task(conf_dir: str, overrides: list[str]) -> DictConfig:
     from hydra._internal.utils import create_config_search_path
     from hydra.types import RunMode
 
+    import peftsweep.hydra_schema  # noqa: F401 - the schema nodes the YAML extends
+
     loader = ConfigLoaderImpl(config_search_path=create_config_search_path(conf_dir))
     cfg = loader.load_configuration("train", overrides=list(overrides), run_mode=RunMode.RUN)
     return OmegaConf.create({k: cfg[k] for k in cfg if k != "hydra"})

@@ -10,17 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from peftsweep.config import TrialConfig, validate
+from peftsweep.compose import hydra_session
+from peftsweep.config import TrialConfig
 from peftsweep.errors import ConfigError, UserError
-from peftsweep.preflight import _check_models_and_data, _group_error
+from peftsweep.preflight import _check_models_and_data
 from peftsweep.search.compose_trial import compose_task, merge
 from peftsweep.search.settings import parse_settings
 from peftsweep.search.space import edge_assignments, parse_space, to_overrides
 from peftsweep.search.storage import check_reachable, take_password
+from peftsweep.validate import validate
 
 SWEEPER_OVERRIDE = "hydra/sweeper=search"
 
@@ -55,7 +55,5 @@ def check_search(overrides: list[str], conf_dir: Path) -> list[TrialConfig]:
 
 
 def _compose(conf_dir: Path, overrides: list[str]):
-    try:
+    with hydra_session(conf_dir, overrides):  # Hydra's errors leave as one line
         return compose_task(str(conf_dir), overrides)
-    except (HydraException, OmegaConfBaseException) as err:
-        raise _group_error(err, conf_dir) from err

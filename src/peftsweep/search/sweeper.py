@@ -59,10 +59,13 @@ class SearchSweeperBase(Sweeper):
         log.info("search %s: %d trials, %d worker(s), storage %s", spec["study"],
                  settings.n_trials, settings.workers, url)
         if launcher != "basic":
-            return self._launch_workers(arguments, settings.workers, sweep_dir)
-        if settings.workers == 1:
-            return [run_worker(spec)]
-        return _local_workers(sweep_dir / SPEC_FILE, settings.workers, cfg)
+            out = self._launch_workers(arguments, settings.workers, sweep_dir)
+        elif settings.workers == 1:
+            out = [run_worker(spec)]
+        else:
+            out = _local_workers(sweep_dir / SPEC_FILE, settings.workers, cfg)
+        _write_importances(spec, sweep_dir)
+        return out
 
     def _launch_workers(self, arguments: list[str], n: int, sweep_dir: Path) -> Any:
         """k jobs of the configured launcher (e.g. Slurm), each pulling from the study."""
@@ -89,6 +92,20 @@ def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
     return {"conf_dir": str(conf_dir()), "overrides": arguments, "sweep_dir": str(sweep_dir),
             "storage": url, "study": name,
             "settings": dataclasses.asdict(dataclasses.replace(settings, storage=url))}
+
+
+def _write_importances(spec: dict[str, Any], sweep_dir: Path) -> None:
+    """Optuna's parameter importances for the report ({} when they cannot be computed yet)."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=spec["study"], storage=open_storage(spec["storage"]))
+        importances = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError) as err:  # too few finished trials, or one parameter
+        log.info("parameter importances not computed: %s", err)
+        importances = {}
+    atomic_write_text(sweep_dir / ".search" / "importances.json",
+                      json.dumps({k: float(v) for k, v in importances.items()}, indent=2) + "\n")
 
 
 def _local_workers(spec_path: Path, n: int, cfg: DictConfig) -> list[int]:

@@ -108,8 +108,8 @@ def heartbeat(study, trial):
 
 def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict) -> dict | None:
     """Run one point as a grid trial (same folder name and result.json)."""
-    from peftsweep.config import validate
     from peftsweep.trial import run_trial
+    from peftsweep.validate import validate
 
     overrides = compose_trial.merge(spec["overrides"], to_overrides(values))
     cfg = compose_trial.compose_task(spec["conf_dir"], overrides)
