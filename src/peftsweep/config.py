@@ -132,6 +132,27 @@ class TrialConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class SweepOptions:
+    """Top-level switches of a whole sweep; they never change a trial's results."""
+
+    dry_run: bool = field(default=False, metadata={
+        "help": "compose and check every trial, print what would run and what a resume "
+                "skips, train nothing"})
+    fail_fast: bool = field(default=False, metadata={
+        "help": "stop launching trials after the first failed or diverged one"})
+
+
+def sweep_options(cfg: DictConfig | dict) -> SweepOptions:
+    """The sweep-level switches of a composed config. Raises ConfigError."""
+    raw = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=False)
+    values = {f.name: raw[f.name] for f in dataclasses.fields(SweepOptions) if f.name in raw}
+    for key, value in values.items():
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {value!r}")
+    return SweepOptions(**values)
+
+
 def _build(cls, section: Any, key: str):
     """Instantiate a config dataclass, rejecting unknown keys by name."""
     values = dict(section or {})

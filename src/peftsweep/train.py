@@ -16,7 +16,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from peftsweep import placement, sweep
+from peftsweep import dry_run, placement, progress, sweep
 from peftsweep.config import validate
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
@@ -34,6 +34,7 @@ def main(cfg: DictConfig) -> str:
     result = run_trial(validate(cfg), job_dir)
     status = result["status"] if result else "skipped"
     LAST_STATUS["status"] = status
+    progress.report_trial_end(job_dir, result)
     logging.getLogger(__name__).info("trial %s: %s (%s)", job_dir.name, status,
                                      (result or {}).get("error") or "no error")
     return status
@@ -64,10 +65,14 @@ def cli(argv: list[str] | None = None) -> int:
     if not hydra_flags & set(argv):
         try:
             configs = check_sweep(overrides, multirun, CONF_DIR)
+            options, plan, resume = dry_run.plan_sweep(overrides, multirun, CONF_DIR, configs)
         except UserError as err:
             print(f"peftsweep: error: {err}", file=sys.stderr)
             return 2
         print(f"peftsweep: {len(configs)} trial(s) checked", file=sys.stderr)
+        if options.dry_run:
+            dry_run.print_plan(plan, resume)
+            return 0
     sys.argv = [sys.argv[0], *argv]
     main()
     return _exit_code(multirun)
@@ -76,8 +81,9 @@ def cli(argv: list[str] | None = None) -> int:
 def _exit_code(multirun: bool) -> int:
     if multirun and sweep.LAST_SUMMARY:
         counts = sweep.LAST_SUMMARY["counts"]
-        bad = counts["failed"] + counts["diverged"] + counts["corrupt"]
+        bad = counts["failed"] + counts["diverged"] + counts["corrupt"] + counts["missing"]
         print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
-              f"{counts['failed']} failed, {counts['diverged']} diverged", file=sys.stderr)
+              f"{counts['failed']} failed, {counts['diverged']} diverged, "
+              f"{counts['missing']} missing", file=sys.stderr)
         return 1 if bad else 0
     return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1
