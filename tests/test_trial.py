@@ -70,6 +70,7 @@ def test_progress_file_follows_validations_and_says_ended(first_run):
     progress = json.loads((job_dir / "progress.json").read_text())
     last = result["history"][-1]
     assert progress["ended"] is True and progress["max_epochs"] == 2
+    assert (progress["first_epoch"], progress["epochs_done"]) == (0, 2)
     assert (progress["epoch"], progress["step"]) == (last["epoch"], last["step"])
     assert progress["validation"]["accuracy"] == pytest.approx(last["validation/accuracy"])
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from peftsweep import progress, sweep
+from peftsweep import status as status_module
 from peftsweep.plan import PlannedTrial, trial_folder_name, write_plan
 from peftsweep.preflight import check_sweep
 from peftsweep.results import write_result
@@ -118,6 +119,20 @@ def test_status_shows_every_planned_trial(tmp_path):
     # Lock released and heartbeat stale: no longer running.
     after = json.loads(run_status(str(sweep_dir), "--json").stdout)
     assert after["trials"][2]["state"] == "interrupted"
+
+
+def test_status_eta_before_any_trial_ends_comes_from_the_epoch_pace(tmp_path):
+    trials = planned(2)
+    write_plan(tmp_path, trials)
+    now = time.time()
+    (tmp_path / trials[0].folder).mkdir()
+    (tmp_path / trials[0].folder / PROGRESS_FILE).write_text(json.dumps(
+        {"epoch": 1, "epochs_done": 1, "first_epoch": 0, "max_epochs": 4, "step": 13,
+         "fit_started_at": now - 20, "updated_at": now}))
+    status = status_module.sweep_status(tmp_path, now=now)
+    # 20 s per epoch; 3 epochs left here and 4 for the pending trial, one trial at a time.
+    assert status["eta"] == "~2m20s"
+    assert [row["state"] for row in status["trials"]] == ["running", "pending"]
 
 
 def test_status_of_a_folder_without_plan_is_one_line_exit_2(tmp_path):

@@ -50,7 +50,13 @@ class TrialHeartbeat(Callback):
             pass  # a full or vanished disk must not kill the trial over a status file
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if "first_epoch" not in self.state:  # a resumed fit starts past epoch 0
+            self.state.update(first_epoch=trainer.current_epoch, fit_started_at=time.time())
         self.state["epoch"] = trainer.current_epoch
+        self._write()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.state["epochs_done"] = trainer.current_epoch + 1  # the pace peftsweep-status uses
         self._write()
 
     def on_validation_end(self, trainer, pl_module) -> None:

@@ -42,7 +42,7 @@ def trial_state(sweep_dir: Path, trial: PlannedTrial, now: float) -> dict[str, A
     if is_running(job_dir, now):
         epoch = (progress or {}).get("epoch")
         total = (progress or {}).get("max_epochs")
-        row.update(state="running",
+        row.update(state="running", progress=progress or {},
                    detail=f"epoch {epoch + 1}/{total}" if epoch is not None else "starting")
     elif result is not None:
         status = result.get("status", "failed")
@@ -74,10 +74,28 @@ def sweep_status(sweep_dir: Path, now: float | None = None) -> dict[str, Any]:
     left = counts["running"] + counts["pending"]
     if not left:
         eta = "done"
+    elif done_now:
+        eta = duration((now - plan["created_at"]) / done_now * left)
     else:
-        eta = duration((now - plan["created_at"]) / done_now * left) if done_now else "unknown"
+        eta = _eta_from_epochs(rows, counts["pending"], now)
+    for row in rows:
+        row.pop("progress", None)
     return {"sweep_dir": str(sweep_dir), "trials": rows,
             "counts": {state: counts[state] for state in STATES}, "eta": eta}
+
+
+def _eta_from_epochs(rows: list[dict[str, Any]], pending: int, now: float) -> str:
+    """Before any trial of this launch has finished: a rough ETA from the running trials'
+    seconds per epoch (marked ~), or unknown until one of them has finished an epoch."""
+    running = [row["progress"] for row in rows if row["state"] == "running"]
+    paced = [p for p in running if p.get("epochs_done", 0) > p.get("first_epoch", 0)]
+    if not paced:
+        return "unknown"
+    per_epoch = sum((now - p["fit_started_at"]) / (p["epochs_done"] - p["first_epoch"])
+                    for p in paced) / len(paced)
+    epochs_left = sum(p.get("max_epochs", 0) - p.get("epochs_done", 0) for p in running)
+    epochs_left += pending * paced[0]["max_epochs"]
+    return "~" + duration(per_epoch * epochs_left / len(running))
 
 
 def render(status: dict[str, Any]) -> str:
