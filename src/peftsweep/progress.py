@@ -10,12 +10,13 @@ on a cluster, where each job's stderr goes to its own log file).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from peftsweep.plan import PlannedTrial, planned_trial, read_plan
 from peftsweep.results import atomic_write_json
@@ -57,10 +58,14 @@ def report_trial_end(job_dir: Path, result: dict[str, Any] | None) -> str | None
     plan = read_plan(sweep_dir)
     if plan is None or result is None:
         return None
-    with FileLock(str(sweep_dir / COUNTER_LOCK), timeout=120):
-        counter = _bump(sweep_dir, plan, failed=result["status"] != "ok")
-        line = _line(plan, planned_trial(plan, result["identity"]), job_dir, result, counter)
-        _append(sweep_dir / PROGRESS_LOG, line)
+    try:
+        with FileLock(str(sweep_dir / COUNTER_LOCK), timeout=120):
+            counter = _bump(sweep_dir, plan, failed=result["status"] != "ok")
+            line = _line(plan, planned_trial(plan, result["identity"]), job_dir, result, counter)
+            _append(sweep_dir / PROGRESS_LOG, line)
+    except (OSError, Timeout) as err:  # the result is written: a progress line must not fail it
+        logging.getLogger(__name__).warning("no progress line for %s: %s", job_dir, err)
+        return None
     os.write(2, line.encode())  # one write: lines from parallel trials never interleave
     return line
 
