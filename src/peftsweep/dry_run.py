@@ -13,15 +13,15 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf.errors import OmegaConfBaseException
 
-from peftsweep.config import SweepOptions, TrialConfig, sweep_options
+from peftsweep.config import TrialConfig
 from peftsweep.errors import UserError
 from peftsweep.plan import PlannedTrial, build_plan
 from peftsweep.preflight import expand
 
 
 def plan_sweep(overrides: list[str], multirun: bool, conf_dir: Path,
-               configs: list[TrialConfig]) -> tuple[SweepOptions, list[PlannedTrial], str | None]:
-    """The sweep's switches, its plan, and the folder a resume would use (else None)."""
+               configs: list[TrialConfig]) -> tuple[bool, list[PlannedTrial], str | None]:
+    """Whether this is a dry run, the plan, and the folder a resume would use (else None)."""
     try:
         with initialize_config_dir(str(conf_dir), version_base="1.3"):
             jobs = expand(overrides, multirun, conf_dir)
@@ -29,7 +29,7 @@ def plan_sweep(overrides: list[str], multirun: bool, conf_dir: Path,
     except (HydraException, OmegaConfBaseException) as err:
         raise UserError(str(err).strip().splitlines()[0]) from err
     resume = first.get("resume")
-    return sweep_options(first), build_plan(jobs, configs, resume), resume
+    return bool(first.dry_run), build_plan(jobs, configs, resume), resume
 
 
 def print_plan(plan: list[PlannedTrial], sweep_dir: str | None) -> None:

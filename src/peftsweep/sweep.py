@@ -33,7 +33,7 @@ def _sweep_dir(resume: str | None, base: str = "multirun") -> str:
 
 def _trial_name(*, _root_: DictConfig) -> str:
     """Job folder name: readable hyper-parameters + the trial identity."""
-    from peftsweep.config import validate
+    from peftsweep.validate import validate
 
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
@@ -77,6 +77,26 @@ def _expected_results(sweep_dir: Path) -> list[tuple[Any, Path]]:
     if plan is None:
         return [(None, path) for path in iter_result_paths(sweep_dir)]
     return [(t, sweep_dir / t.folder / "result.json") for t in plan["trials"]]
+
+
+def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:
+    """Finished trials of a resumed sweep whose settings are planned under another identity.
+
+    That happens when a new peftsweep hashes a trial differently: the old results are
+    kept untouched, the trials run again under their new identity, and the user is told.
+    """
+    planned = {cfg.identity() for cfg in configs}
+    settings = [cfg.summary() for cfg in configs]
+    found = []
+    for path in iter_result_paths(sweep_dir):
+        try:
+            result = read_result(path)
+        except CorruptResult:
+            continue
+        if (result["status"] == "ok" and result["identity"] not in planned
+                and result["science"] in settings):
+            found.append(path.parent)
+    return found
 
 
 class SweepSummary(Callback):

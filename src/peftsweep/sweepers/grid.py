@@ -23,8 +23,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import JobReturn
 from omegaconf import OmegaConf
 
-from peftsweep.config import TrialConfig, sweep_options, validate
+from peftsweep.config import TrialConfig
 from peftsweep.plan import build_plan, write_plan
+from peftsweep.validate import validate
 
 log = logging.getLogger(__name__)
 BAD_STATUSES = ("failed", "diverged")
@@ -43,7 +44,7 @@ class GridSweeper(BasicSweeper):
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
 
-        fail_fast = sweep_options(self.config).fail_fast
+        fail_fast = bool(self.config.fail_fast)
         plan = build_plan(jobs, [self._trial_config(job) for job in jobs], sweep_dir)
         write_plan(sweep_dir, plan, fail_fast=fail_fast,
                    launcher=str(self.config.hydra.launcher.get("_target_", "")))

@@ -1,4 +1,7 @@
-"""Per-architecture defaults: one row per model family, used by every strategy."""
+"""Per-architecture defaults: one row per model family, used by every strategy.
+
+Adding a family is one row here plus a preset under ``conf/model/``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Family:
+    name: str
     head_modules: tuple[str, ...]
     """Module names of the task head (trained by bitfit/head/PEFT strategies)."""
     lora_targets: tuple[str, ...]
@@ -14,25 +18,34 @@ class Family:
     ia3_targets: tuple[str, ...]
     ia3_feedforward: tuple[str, ...]
     """Subset of ia3_targets that are feed-forward layers (scaled on their input)."""
+    prefix_tuning: bool = True
+    """Attention layers take a key/value cache, so prefix tuning can prepend to it."""
+    position_offset: int = 0
+    """Positions the model reserves before the first token (RoBERTa: the padding index + 1)."""
 
 
 FAMILIES: dict[str, Family] = {
     "bert": Family(
+        name="bert",
         head_modules=("classifier",),
         lora_targets=("query", "value"),
         ia3_targets=("key", "value", "output.dense"),
         ia3_feedforward=("output.dense",),
     ),
     "roberta": Family(
+        name="roberta",
         head_modules=("classifier",),
         lora_targets=("query", "value"),
         ia3_targets=("key", "value", "output.dense"),
         ia3_feedforward=("output.dense",),
+        position_offset=2,
     ),
     "distilbert": Family(
+        name="distilbert",
         head_modules=("pre_classifier", "classifier"),
         lora_targets=("q_lin", "v_lin"),
         ia3_targets=("k_lin", "v_lin", "lin2"),
         ia3_feedforward=("lin2",),
+        prefix_tuning=False,
     ),
 }
