@@ -16,12 +16,11 @@ from filelock import FileLock
 from peftsweep import progress, sweep
 from peftsweep import status as status_module
 from peftsweep.plan import PlannedTrial, trial_folder_name, write_plan
-from peftsweep.preflight import check_sweep
 from peftsweep.results import write_result
-from peftsweep.train import CONF_DIR, cli
+from peftsweep.train import cli
 from peftsweep.trial_progress import FRESH_S, LOCK_FILE, PROGRESS_FILE
 
-from conftest import FAST, ROOT
+from helpers import FAST, ROOT, trial_config
 
 LINE = re.compile(r"^peftsweep: \[(\d+)/(\d+)\] seed=\d+: (ok, val accuracy \d\.\d{4}|failed "
                   r"\(boom\)), \d+s \| (\d+) left, ETA (\d+m?\d*s|done), (\d+) failed$")
@@ -151,7 +150,7 @@ def test_summary_counts_planned_trials_without_result_as_missing(tmp_path):
 
 def test_dry_run_prints_plan_and_writes_nothing(cache_dir, tmp_path, capsys):
     sweep_dir = tmp_path / "sweep"
-    finished_cfg = check_sweep([*FAST, "seed=1"], multirun=False, conf_dir=CONF_DIR)[0]
+    finished_cfg = trial_config("seed=1")
     done = PlannedTrial(0, finished_cfg.identity(), trial_folder_name(finished_cfg), [], "", True)
     write_result(sweep_dir / done.folder, fake_result(done))
     before = sorted(p.relative_to(sweep_dir) for p in sweep_dir.rglob("*"))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import FAST, ROOT
+from helpers import FAST, ROOT
 
 if TYPE_CHECKING:
     from slurm_cluster import LocalSlurmCluster

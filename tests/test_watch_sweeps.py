@@ -9,12 +9,10 @@ import pytest
 from filelock import FileLock
 
 from peftsweep.plan import trial_folder_name
-from peftsweep.preflight import check_sweep
 from peftsweep.progress import PROGRESS_LOG
-from peftsweep.train import CONF_DIR
 from peftsweep.trial_progress import LOCK_FILE
 
-from conftest import FAST
+from helpers import FAST, trial_config
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +28,7 @@ def progress_lines(text: str) -> list[re.Match]:
 
 
 def folder_of(*overrides: str) -> str:
-    return trial_folder_name(check_sweep([*FAST, *overrides], False, CONF_DIR)[0])
+    return trial_folder_name(trial_config(*overrides))
 
 
 def test_parallel_progress_then_resume_launches_only_the_new_trial(run_train, tmp_path):

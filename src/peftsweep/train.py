@@ -97,6 +97,7 @@ def _exit_code(multirun: bool) -> int:
         bad = counts["failed"] + counts["diverged"] + counts["corrupt"] + counts["missing"]
         print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
               f"{counts['failed']} failed, {counts['diverged']} diverged, "
-              f"{counts['missing']} missing", file=sys.stderr)
+              f"{counts['missing']} missing; kept weights "
+              f"{sweep.LAST_SUMMARY.get('weights_bytes', 0) / 1e6:.1f} MB", file=sys.stderr)
         return 1 if bad else 0
     return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1
