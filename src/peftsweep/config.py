@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,24 @@ class TrainerConfig:
 
 
 @dataclass(frozen=True)
+class MlflowConfig:
+    tracking_uri: str | None = field(default=None, metadata={
+        "help": "null: a local SQLite store next to the job folders (<sweep>/mlflow.db); "
+                "or a tracking server, e.g. http://host:5000"})
+    experiment_name: str = field(default="peftsweep", metadata={
+        "help": "MLflow experiment the trials' runs go to (the preset's experiment_name)"})
+
+
+@dataclass(frozen=True)
+class LoggerConfig:
+    tensorboard: bool = field(default=True, metadata={
+        "help": "TensorBoard scalars per step and HParams (config + final metrics) per trial"})
+    csv: bool = field(default=True, metadata={"help": "metrics.csv per trial"})
+    mlflow: MlflowConfig | None = field(default=None, metadata={
+        "help": "one MLflow run per trial (logger=mlflow); null: off"})
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     model: ModelConfig
     data: DataConfig
@@ -90,7 +109,7 @@ class TrialConfig:
     seed: int
     epochs: int
     cache_dir: str
-    logger: dict = field(default_factory=dict)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
 
     # Keys that change results. Paths, loggers and launcher settings do not.
     def science(self) -> dict[str, Any]:
@@ -246,8 +265,20 @@ def validate(cfg: DictConfig | dict) -> TrialConfig:
         seed=int(raw.get("seed", 0)),
         epochs=_positive("epochs", raw.get("epochs"), int),
         cache_dir=str(raw.get("cache_dir") or default_cache_dir()),
-        logger=dict(raw.get("logger") or {}),
+        logger=_logger(raw.get("logger")),
     )
+
+
+def _logger(section: Any) -> LoggerConfig:
+    values = dict(section or {})
+    mlflow = values.pop("mlflow", None)
+    logger = _build(LoggerConfig, values, "logger")
+    if mlflow is None:
+        return logger
+    if importlib.util.find_spec("mlflow") is None:
+        raise ConfigError("logger.mlflow", "needs the mlflow package, which is not installed",
+                          "pip install 'peftsweep[mlflow]', or another logger")
+    return dataclasses.replace(logger, mlflow=_build(MlflowConfig, mlflow, "logger.mlflow"))
 
 
 def default_cache_dir() -> str:
