@@ -30,12 +30,12 @@ def test_note_names_the_winner_the_gaps_and_the_cheap_contender(tmp_path):
     write_sweep(tmp_path)
     (paragraph,) = findings(build_tables(collect([tmp_path])))
     assert paragraph.startswith("On demo with tiny (pretrained), full fine-tuning scored best: "
-                                "test accuracy 0.955 ± 0.007 over 2 seed(s) at lr 1e-4, with "
+                                "test accuracy 0.955 ± 0.007 over 2 seeds at lr 1e-4, with "
                                 "4,386,178 trainable parameters")
-    assert "bitfit: 0.945 ± 0.007 (-0.010), 3,074 trainable parameters, 0.0701% of" in paragraph
-    assert "the linear probe (head only): 0.710 ± 0.014 (-0.245), 130 trainable" in paragraph
-    assert "bitfit came within the seeds' spread of the best with 1,427x fewer" in paragraph
-    assert "(full 1e-4, bitfit 1e-3, head 1e-3)" in paragraph
+    assert "BitFit: 0.945 ± 0.007 (-0.010), 3,074 trainable parameters, 0.0701% of" in paragraph
+    assert "The linear probe (head only): 0.710 ± 0.014 (-0.245), 130 trainable" in paragraph
+    assert "BitFit came within the seeds' spread of the best with 1,427x fewer" in paragraph
+    assert "(full fine-tuning 1e-4, BitFit 1e-3, the linear probe (head only) 1e-3)" in paragraph
     assert "one seed only" not in paragraph
 
 

@@ -15,11 +15,18 @@ from peftsweep.report.render import fmt_count, fmt_init, fmt_lr
 from peftsweep.report.tables import Tables
 
 SCOPE = ["model", "data", "pretrained"]
-STRATEGY_NAMES = {"full": "full fine-tuning", "head": "the linear probe (head only)"}
+STRATEGY_NAMES = {"full": "full fine-tuning", "head": "the linear probe (head only)",
+                  "bitfit": "BitFit", "lora": "LoRA", "ia3": "(IA)³"}
 
 
 def _name(strategy: str) -> str:
-    return STRATEGY_NAMES.get(strategy, strategy)
+    """The name people write; a label's options ("lora(r=2)") stay as they are."""
+    base, options = (str(strategy).split("(", 1) + [""])[:2]
+    return STRATEGY_NAMES.get(base, base) + (f"({options}" if options else "")
+
+
+def _capital(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
 
 
 def _share(row: pd.Series) -> str:
@@ -35,8 +42,12 @@ def _score(row: pd.Series) -> str:
 
 
 def _close(best: pd.Series, other: pd.Series) -> bool:
-    """Within the seeds' spread of the best (or 0.01 when there is no spread to judge by)."""
-    margin = max(v for v in (best["std"], other["std"], 0.01) if not pd.isna(v))
+    """Within the seeds' spread (the smaller of the two std, at least 0.01) of the best.
+
+    The smaller one: a strategy whose seeds scatter widely is not thereby close.
+    """
+    spreads = [v for v in (best["std"], other["std"]) if not pd.isna(v)]
+    margin = max(min(spreads, default=0.0), 0.01)
     return abs(best["mean"] - other["mean"]) <= margin + 1e-9  # float noise counts as close
 
 
@@ -56,13 +67,14 @@ def describe_scope(rows: pd.DataFrame, modes: dict) -> list[str]:
         return []
     best = ranked.iloc[0]
     where = f"{best['data']} with {best['model']} ({fmt_init(best['pretrained'])})"
+    seeds = int(best["seeds"])
     lines = [f"On {where}, {_name(best['strategy'])} scored best: test {metric} "
-             f"{_score(best)} over {int(best['seeds'])} seed(s) at lr {fmt_lr(best['lr'])}, "
-             f"with {_share(best)}."]
+             f"{_score(best)} over {seeds} seed{'s' if seeds > 1 else ''} at lr "
+             f"{fmt_lr(best['lr'])}, with {_share(best)}."]
     for _, other in ranked.iloc[1:].iterrows():
         gap = other["mean"] - best["mean"]
-        lines.append(f"{_name(other['strategy'])}: {_score(other)} ({gap:+.3f}), "
-                     f"{_share(other)}.")
+        lines.append(_capital(f"{_name(other['strategy'])}: {_score(other)} ({gap:+.3f}), "
+                              f"{_share(other)}."))
     lines += _cheapest_close(ranked, best) + _learning_rates(ranked)
     if int(ranked["seeds"].min()) < 2:
         lines.append("Some strategies ran one seed only: their differences may be noise.")
@@ -77,14 +89,15 @@ def _cheapest_close(ranked: pd.DataFrame, best: pd.Series) -> list[str]:
         return []
     cheapest = min(close, key=lambda row: row["params_trainable"])
     ratio = best["params_trainable"] / cheapest["params_trainable"]
-    return [f"{_name(cheapest['strategy'])} came within the seeds' spread of the best with "
-            f"{ratio:,.0f}x fewer trainable parameters."]
+    return [_capital(f"{_name(cheapest['strategy'])} came within the seeds' spread of the "
+                     f"best with {ratio:,.0f}x fewer trainable parameters.")]
 
 
 def _learning_rates(ranked: pd.DataFrame) -> list[str]:
     if ranked["lr"].nunique() < 2:
         return []
-    chosen = ", ".join(f"{row['strategy']} {fmt_lr(row['lr'])}" for _, row in ranked.iterrows())
+    chosen = ", ".join(f"{_name(row['strategy'])} {fmt_lr(row['lr'])}"
+                       for _, row in ranked.iterrows())
     return [f"Validation chose different learning rates per strategy ({chosen})."]
 
 
