@@ -32,8 +32,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install peftsweep with its dev tools
 
-demo: $(STAMP) ## Run the offline demo sweep (2 strategies x 2 lr x 2 seeds) and report it
-	$(PY) train.py -m experiment=demo $(ARGS)
+demo: $(STAMP) ## Offline demo: pretrained MiniLM, 4 strategies x 2 lr x 2 seeds, and its report
+	$(PY) train.py -m experiment=demo_minilm $(ARGS)
 	$(PY) -m peftsweep.report $$(ls -d multirun/*/*/ | grep -v '/runs/' | sort | tail -1)
 
 test: $(STAMP) ## Run the whole test suite (offline; Slurm tests need slurm-wlm + munge)

@@ -30,6 +30,7 @@ from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.strategies import apply_strategy
+from peftsweep.tracking import log_trial_end
 from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
 from peftsweep.trial_progress import LOCK_FILE
 
@@ -125,7 +126,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     if not cfg.trainer.keep_checkpoint:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
-    return {
+    outcome = {
         "metric": {"name": spec.main_metric, "mode": "max"},
         "best": best,
         "test": dict(module.test_results),
@@ -139,6 +140,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},
     }
+    log_trial_end(trainer.loggers, cfg, outcome, trainer.global_step)
+    return outcome
 
 
 def _best(history: list[dict], metric: str) -> dict[str, Any]:
