@@ -13,7 +13,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity bench-search clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -32,8 +32,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install peftsweep with its dev tools
 
-demo: $(STAMP) ## Run the offline demo sweep (2 strategies x 2 lr x 2 seeds) and report it
-	$(PY) train.py -m experiment=demo $(ARGS)
+demo: $(STAMP) ## Offline demo: pretrained MiniLM, 4 strategies x 2 lr x 2 seeds, and its report
+	$(PY) train.py -m experiment=demo_minilm $(ARGS)
 	$(PY) -m peftsweep.report $$(ls -d multirun/*/*/ | grep -v '/runs/' | sort | tail -1)
 
 test: $(STAMP) ## Run the whole test suite (offline; Slurm tests need slurm-wlm + munge)
@@ -48,6 +48,10 @@ lint: $(STAMP) ## Check style with ruff
 report: $(STAMP) ## Tables and plots of one sweep: make report SWEEP=multirun/<date>/<time>
 	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
 	$(PY) -m peftsweep.report $(SWEEP)
+
+status: $(STAMP) ## Where each trial of a sweep stands, and the ETA: make status SWEEP=multirun/<date>/<time>
+	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
+	$(PY) -m peftsweep.status $(SWEEP) $(ARGS)
 
 # Each sweep's report is remade only when one of its result files is newer.
 SWEEP_DIRS := $(patsubst %/multirun.yaml,%,$(wildcard multirun/*/*/multirun.yaml))

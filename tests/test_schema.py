@@ -16,7 +16,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from peftsweep.compose import compose_config, conf_dir, hydra_session
-from peftsweep.config import GROUPS, RunConfig, TrialConfig
+from peftsweep.config import GROUPS, MlflowConfig, RunConfig, TrialConfig
 from peftsweep.errors import ConfigError
 from peftsweep.families import FAMILIES
 from peftsweep.schema import defaults, type_hints
@@ -25,6 +25,8 @@ from peftsweep.validate import validate
 
 CONF = conf_dir()
 SCHEMAS = {**GROUPS, "": RunConfig}
+# Sub-groups, with the override that turns them on.
+NESTED = {"logger.mlflow": (MlflowConfig, "logger=mlflow")}
 
 
 def composed(*overrides: str) -> dict:
@@ -65,6 +67,12 @@ def every_field_case():
             for value, problem in bad_values(f, hints[f.name]):
                 key = f"{group}.{f.name}" if group else f.name
                 yield pytest.param(group, None, f.name, value, problem, id=f"{key}={value!r}")
+    for group, (cls, _) in NESTED.items():
+        hints = type_hints(cls)
+        for f in dataclasses.fields(cls):
+            for value, problem in bad_values(f, hints[f.name]):
+                yield pytest.param(group, None, f.name, value, problem,
+                                   id=f"{group}.{f.name}={value!r}")
     for name, strategy in STRATEGIES.items():
         hints = type_hints(strategy.Options)
         for f in dataclasses.fields(strategy.Options):
@@ -76,6 +84,8 @@ def every_field_case():
 @pytest.fixture(scope="module")
 def base_configs():
     configs = {None: composed()}
+    for group, (_, override) in NESTED.items():
+        configs[group] = composed(override)
     for name in STRATEGIES:
         configs[name] = composed(f"strategy={name}")
     return configs
@@ -84,8 +94,11 @@ def base_configs():
 @pytest.mark.parametrize(("group", "strategy", "key", "value", "problem"), every_field_case())
 def test_every_key_rejects_a_bad_value_by_name(base_configs, group, strategy, key, value,
                                                problem):
-    raw = copy.deepcopy(base_configs[strategy])
-    (raw[group] if group else raw)[key] = value
+    raw = copy.deepcopy(base_configs[group if group in NESTED else strategy])
+    section = raw
+    for part in filter(None, group.split(".")):
+        section = section[part]
+    section[key] = value
     full_key = f"{group}.{key}" if group else key
     with pytest.raises(ConfigError) as caught:
         validate(raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 from dataclasses import dataclass
@@ -125,9 +126,25 @@ class TrainerConfig(Schema):
 
 
 @dataclass(frozen=True)
+class MlflowConfig(Schema):
+    tracking_uri: str | None = option(None, "null: a local SQLite store in the sweep folder "
+                                            "(<sweep>/mlflow.db); or a tracking server, e.g. "
+                                            "http://host:5000")
+    experiment_name: str = option("peftsweep", "MLflow experiment the trials' runs go to.")
+
+
+@dataclass(frozen=True)
 class LoggerConfig(Schema):
-    tensorboard: bool = option(True, "TensorBoard event files in the job folder.")
-    csv: bool = option(True, "Metrics as CSV in the job folder.")
+    tensorboard: bool = option(True, "TensorBoard scalars per step and HParams (config and "
+                                     "final metrics) per trial.")
+    csv: bool = option(True, "metrics.csv per trial.")
+    mlflow: MlflowConfig | None = option(None, "One MLflow run per trial (logger=mlflow); "
+                                               "null: off.")
+
+    def check(self) -> None:
+        if self.mlflow is not None and importlib.util.find_spec("mlflow") is None:
+            raise InvalidOption("mlflow", "needs the mlflow package, which is not installed",
+                                "pip install 'peftsweep[mlflow]', or another logger")
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,10 @@ class RunConfig(Schema):
     cache_dir: str | None = option(None, "Tokenized datasets and built-in tokenizers; null: "
                                          "$PEFTSWEEP_CACHE or ~/.cache/peftsweep.")
     experiment_name: str = option("peftsweep", "Job names for launchers.")
+    dry_run: bool = option(False, "Compose and check every trial, print what would run and "
+                                  "what a resume skips; train nothing.")
+    fail_fast: bool = option(False, "Stop launching trials after the first failed or diverged "
+                                    "one (trials already running finish).")
     search: dict | None = option(None, "hydra/sweeper=search: the study's settings and space "
                                        "(conf/search/, docs/search.md).", runtime=True)
 

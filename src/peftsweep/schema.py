@@ -101,6 +101,8 @@ def describe(hint: Any) -> str:
         if origin is list and typing.get_args(member):
             item = _NAMES.get(typing.get_args(member)[0], "values")
             names.append(f"a list of {item.removeprefix('a ').removeprefix('an ')}s")
+        elif isinstance(origin, type) and issubclass(origin, Schema):
+            names.append(f"a mapping of {', '.join(f.name for f in dataclasses.fields(origin))}")
         else:
             names.append(_NAMES.get(origin, getattr(origin, "__name__", str(origin))))
     return " or ".join(names)
@@ -155,10 +157,23 @@ def build(cls: type, values: Mapping[str, Any] | None, prefix: str) -> Any:
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
         raise ConfigError(_key(prefix, missing[0]), "missing value")
+    hints = type_hints(cls)
+    for name, value in values.items():
+        nested = _nested_schema(hints[name])
+        if nested is not None and isinstance(value, Mapping):
+            values[name] = build(nested, value, _key(prefix, name))
     try:
         return cls(**values)
     except InvalidOption as err:
         raise ConfigError(_key(prefix, err.key), err.problem, err.allowed) from err
+
+
+def _nested_schema(hint: Any) -> type | None:
+    """The config dataclass a field holds as a sub-group (``logger.mlflow``), if any."""
+    for member in _members(hint):
+        if isinstance(member, type) and issubclass(member, Schema):
+            return member
+    return None
 
 
 def _key(prefix: str, name: str) -> str:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
-from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from pytorch_lightning.trainer.states import TrainerFn
 
 from peftsweep import runtime, stopping
 from peftsweep.config import TrialConfig
+from peftsweep.tracking import build_loggers
 
 CHECKPOINT_DIR = "checkpoints"
 
@@ -82,15 +82,6 @@ class ReseedBeforeFit(Callback):
             pl.seed_everything(self.seed, workers=True, verbose=False)
 
 
-def _loggers(cfg: TrialConfig, job_dir: Path) -> list:
-    loggers = []
-    if cfg.logger.tensorboard:
-        loggers.append(TensorBoardLogger(str(job_dir), name="tensorboard", version=""))
-    if cfg.logger.csv:
-        loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
-    return loggers
-
-
 def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
                   timer: PhaseTimer) -> tuple[pl.Trainer, ModelCheckpoint]:
     best = ModelCheckpoint(dirpath=str(job_dir / CHECKPOINT_DIR), filename="best",
@@ -107,7 +98,7 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
         val_check_interval=cfg.trainer.val_check_interval,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
-        logger=_loggers(cfg, job_dir) or False,
+        logger=build_loggers(cfg, job_dir) or False,
         callbacks=[best, timer, ReseedBeforeFit(cfg.seed), *stopping.callbacks(cfg, metric)],
         enable_progress_bar=cfg.trainer.enable_progress_bar,
         enable_model_summary=False,

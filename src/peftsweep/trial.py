@@ -24,13 +24,16 @@ from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
 from peftsweep.families import FAMILIES
+from peftsweep.heartbeat import TrialHeartbeat
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.search.pruning import Pruned, context
 from peftsweep.strategies import apply_strategy
+from peftsweep.tracking import log_trial_end
 from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
+from peftsweep.trial_progress import LOCK_FILE
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +49,25 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
         log.info("trial %s already finished in %s: skipped", identity, job_dir)
         return done
     try:
-        with FileLock(str(job_dir / ".trial.lock"), timeout=0):
-            return _run_locked(cfg, job_dir, identity)
+        # A short wait, not 0: `peftsweep-status` probes the lock for an instant.
+        with FileLock(str(job_dir / LOCK_FILE), timeout=2):
+            with TrialHeartbeat(job_dir, cfg.epochs) as heartbeat:
+                return _run_locked(cfg, job_dir, identity, heartbeat)
     except Timeout:
         log.warning("trial %s is running in another process: skipped", identity)
         return None
 
 
-def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any]:
+def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
+                heartbeat: TrialHeartbeat) -> dict[str, Any]:
     started = time.time()
     runtime.configure(cfg)
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
     if (search := context()) is not None:
         base["search"] = {"study": search["study"], "trial": search["trial"]}
-    progress: dict[str, Any] = {}  # the trainer, once built: where a failure happened
+    # The trainer, once built (where a failure happened); the heartbeat, to watch the fit.
+    progress: dict[str, Any] = {"heartbeat": heartbeat}
     try:
         outcome = _fit_and_test(cfg, job_dir, started, progress)
         result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
@@ -108,6 +115,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
     progress.update(trainer=trainer, module=module)
+    trainer.callbacks.append(progress["heartbeat"])
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
@@ -125,7 +133,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     if not cfg.trainer.keep_checkpoint:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
-    return {
+    outcome = {
         "metric": {"name": spec.main_metric, "mode": "max"},
         "best": best,
         "test": dict(module.test_results),
@@ -140,6 +148,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},
     }
+    log_trial_end(trainer.loggers, cfg, outcome, trainer.global_step)
+    return outcome
 
 
 def _best(history: list[dict], metric: str) -> dict[str, Any]:

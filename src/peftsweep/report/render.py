@@ -257,7 +257,9 @@ def to_latex(view: pd.DataFrame) -> str:
 
 def markdown_report(tables: Tables) -> str:
     """All tables under level-2 headings, as printed to the terminal and saved as report.md."""
-    parts = []
+    from peftsweep.report.findings import findings_markdown  # it formats with this module
+
+    parts = [f"## What the numbers show\n\n{findings_markdown(tables)}\n"]
     for name, heading in SECTIONS.items():
         parts.append(f"## {heading}\n\n{to_markdown(display(name, getattr(tables, name)))}\n")
     return "\n".join(parts)
