@@ -20,6 +20,7 @@ from peftsweep.config import GROUPS, MlflowConfig, RunConfig, TrialConfig
 from peftsweep.errors import ConfigError
 from peftsweep.families import FAMILIES
 from peftsweep.schema import defaults, type_hints
+from peftsweep.search.settings import SearchSettings, parse_settings
 from peftsweep.strategies import STRATEGIES, validate_strategy
 from peftsweep.validate import validate
 
@@ -109,6 +110,22 @@ def test_every_key_rejects_a_bad_value_by_name(base_configs, group, strategy, ke
     assert "\n" not in message
 
 
+def search_cases():
+    hints = type_hints(SearchSettings)
+    for f in dataclasses.fields(SearchSettings):
+        for value, problem in bad_values(f, hints[f.name]):
+            yield pytest.param(f.name, value, problem, id=f"search.{f.name}={value!r}")
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), search_cases())
+def test_every_search_key_rejects_a_bad_value_by_name(key, value, problem):
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({key: value})
+    message = str(caught.value)
+    assert message.startswith(f"search.{key}: ") and problem in message, message
+    assert "(allowed: " in message and "\n" not in message
+
+
 @pytest.mark.parametrize("group", [g for g in SCHEMAS if g])
 def test_unknown_keys_are_named_with_the_allowed_ones(base_configs, group):
     raw = copy.deepcopy(base_configs[None])
@@ -165,7 +182,7 @@ def _schema_of(path) -> dict:
         if entry == "_self_":
             continue
         if entry == "_schema":
-            base.update(defaults(GROUPS[group]))
+            base.update(defaults({**GROUPS, "search": SearchSettings}[group]))
         elif entry.startswith("_schema_"):
             name = entry.removeprefix("_schema_")
             base.update({"name": name, **defaults(STRATEGIES[name].Options)})
@@ -177,7 +194,7 @@ def _schema_of(path) -> dict:
     return base
 
 
-GROUP_FILES = sorted(p for g in ("model", "data", "trainer", "logger", "strategy")
+GROUP_FILES = sorted(p for g in ("model", "data", "trainer", "logger", "strategy", "search")
                      for p in (CONF / g).glob("*.yaml"))
 
 

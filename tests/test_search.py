@@ -28,7 +28,7 @@ pytest_plugins = ["postgres_server", "slurm_cluster"]
 # (one of each), the third (a low one) is behind after one validation and is pruned.
 TEST_PRESET = """\
 defaults:
-  - _defaults
+  - _schema
   - _self_
 sampler: random
 seed: 1
@@ -104,7 +104,7 @@ def test_bad_spaces_name_the_key_and_the_problem(space, problem):
 
 
 def test_settings_reject_a_zero_budget_and_unknown_choices():
-    with pytest.raises(ConfigError, match="search.n_trials: must be an integer >= 1"):
+    with pytest.raises(ConfigError, match="search.n_trials: must be > 0"):
         parse_settings({"n_trials": 0, "space": {}})
     with pytest.raises(ConfigError, match="search.pruner: unknown value 'asha'"):
         parse_settings({"pruner": "asha"})
@@ -136,7 +136,7 @@ def test_a_password_in_the_url_moves_to_the_environment(monkeypatch):
 # ---- bad input through train.py: one line, exit 2, nothing written ----
 
 BAD_INPUT = [
-    ("search.n_trials=0", "search.n_trials: must be an integer >= 1"),
+    ("search.n_trials=0", "search.n_trials: must be > 0"),
     ("search.space.lr.choices=[]", "search.space.lr.choices: a categorical needs at least"),
     ("+search.space.no_such_key={type:int,low:1,high:3}", "no_such_key"),
     ("search.storage=sqlite:////no/such/folder/study.db", "search.storage: cannot open"),

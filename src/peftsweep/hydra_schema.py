@@ -13,6 +13,7 @@ from hydra.core.config_store import ConfigStore
 
 from peftsweep.config import GROUPS, ParallelConfig, RunConfig
 from peftsweep.schema import defaults
+from peftsweep.search.settings import SearchSettings
 from peftsweep.strategies import STRATEGIES
 
 
@@ -22,6 +23,7 @@ def register() -> None:
     for key, cls in GROUPS.items():
         if key != "parallel":
             store.store(group=key, name="_schema", node=defaults(cls))
+    store.store(group="search", name="_schema", node=defaults(SearchSettings))
     for name, strategy in STRATEGIES.items():
         store.store(group="strategy", name=f"_schema_{name}",
                     node={"name": name, **defaults(strategy.Options)})

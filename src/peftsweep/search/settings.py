@@ -5,61 +5,43 @@ The space itself is parsed by :mod:`peftsweep.search.space`.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from peftsweep.errors import ConfigError
-
-SAMPLERS = ("tpe", "random")
-PRUNERS = ("median", "halving", "hyperband", "none")
+from peftsweep.schema import Schema, build, option
 
 
 @dataclass(frozen=True)
-class SearchSettings:
-    n_trials: int = 20
-    sampler: str = "tpe"
-    pruner: str = "median"
-    # Median pruner: trials that finish before any pruning; validations before a trial may be
-    # pruned. Halving / Hyperband: the smallest resource (validations) a trial gets.
-    pruner_startup_trials: int = 3
-    pruner_warmup: int = 1
-    storage: str | None = None
-    study_name: str | None = None
-    workers: int = 1
-    seed: int | None = None
-    heartbeat_s: int = 60
-    max_retry: int = 3
-    space: dict = field(default_factory=dict)
-
-
-def _int_at_least(key: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"search.{key}", f"must be an integer >= {low}, got {value!r}")
+class SearchSettings(Schema):
+    n_trials: int = option(20, "Trials in the study, counting those of earlier runs (resume=).",
+                           gt=0)
+    sampler: str = option("tpe", "How the next point is proposed.", choices=("tpe", "random"))
+    pruner: str = option("median", "Which trials stop early at a validation.",
+                         choices=("median", "halving", "hyperband", "none"))
+    pruner_startup_trials: int = option(3, "median: trials that finish before any is pruned.",
+                                        ge=0)
+    pruner_warmup: int = option(1, "Validations a trial always gets (halving/hyperband: the "
+                                   "minimum resource).", ge=0)
+    storage: str | None = option(None, "null: sqlite:///<sweep dir>/study.db; or any SQLAlchemy "
+                                       "URL (password from $PEFTSWEEP_STORAGE_PASSWORD, "
+                                       "PGPASSWORD or ~/.pgpass).")
+    study_name: str | None = option(None, "null: named after the sweep folder.")
+    workers: int = option(1, "Trials at once (local processes, or jobs of hydra/launcher).",
+                          gt=0)
+    seed: int | None = option(None, "Sampler seed.")
+    heartbeat_s: int = option(60, "A trial silent for twice this is failed and asked again.",
+                              gt=0)
+    max_retry: int = option(3, "How often a dead worker's trial is asked again.", ge=0)
+    space: dict[str, Any] = option({}, "The search space: key -> {type, low, high, log, "
+                                       "choices, when} (docs/search.md).")
 
 
 def parse_settings(raw: dict | None) -> SearchSettings:
-    """The typed settings, or ConfigError naming the key."""
+    """The checked settings, or ConfigError naming the key."""
     if not raw:
         raise ConfigError("search", "no search preset chosen", "search=<preset> from conf/search/")
-    names = {f.name for f in dataclasses.fields(SearchSettings)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ConfigError(f"search.{unknown[0]}", "unknown key", ", ".join(sorted(names)))
-    settings = SearchSettings(**raw)
-    _int_at_least("n_trials", settings.n_trials, 1)
-    _int_at_least("workers", settings.workers, 1)
-    _int_at_least("pruner_startup_trials", settings.pruner_startup_trials, 0)
-    _int_at_least("pruner_warmup", settings.pruner_warmup, 0)
-    _int_at_least("heartbeat_s", settings.heartbeat_s, 1)
-    _int_at_least("max_retry", settings.max_retry, 0)
-    if settings.sampler not in SAMPLERS:
-        raise ConfigError("search.sampler", f"unknown value {settings.sampler!r}",
-                          ", ".join(SAMPLERS))
-    if settings.pruner not in PRUNERS:
-        raise ConfigError("search.pruner", f"unknown value {settings.pruner!r}",
-                          ", ".join(PRUNERS))
-    return settings
+    return build(SearchSettings, raw, "search")
 
 
 def build_sampler(settings: SearchSettings):
