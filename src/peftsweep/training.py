@@ -11,7 +11,7 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 from pytorch_lightning.trainer.states import TrainerFn
 
-from peftsweep import runtime
+from peftsweep import distributed, runtime
 from peftsweep.config import TrialConfig
 
 CHECKPOINT_DIR = "checkpoints"
@@ -100,8 +100,7 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
     trainer = pl.Trainer(
         default_root_dir=str(job_dir),
         max_epochs=cfg.epochs,
-        accelerator="gpu" if on_gpu else "cpu",
-        devices=cfg.trainer.devices if on_gpu else 1,
+        **distributed.trainer_kwargs(cfg, on_gpu),
         precision=runtime.precision(cfg),
         gradient_clip_val=cfg.trainer.gradient_clip_val,
         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,

@@ -17,7 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from filelock import FileLock, Timeout
 
-from peftsweep import runtime
+from peftsweep import distributed, runtime
 from peftsweep.config import TrialConfig
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
@@ -39,6 +39,10 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     identity = cfg.identity()
+    if distributed.launched_rank() > 0:  # a Slurm task other than rank 0
+        if find_ok_result(job_dir, identity) is None:
+            follow_rank_zero(cfg, job_dir)
+        return None
     set_aside_corrupt_result(job_dir)
     done = find_ok_result(job_dir, identity)
     if done is not None:
@@ -59,7 +63,8 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
     progress: dict[str, Any] = {}  # the trainer, once built: where a failure happened
     try:
-        outcome = _fit_and_test(cfg, job_dir, started, progress)
+        with distributed.local_ranks(cfg, job_dir):
+            outcome = _fit_and_test(cfg, job_dir, started, progress)
         result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
     except Diverged as err:
         result = {**base, "status": "diverged", "error": str(err), "failed_step": err.step}
@@ -77,6 +82,12 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     write_result(job_dir, result)
     return result
+
+
+def follow_rank_zero(cfg: TrialConfig, job_dir: Path) -> None:
+    """A DDP rank other than 0: train and test alongside rank 0, which alone writes."""
+    runtime.configure(cfg)
+    _fit_and_test(cfg, Path(job_dir), time.time(), {})
 
 
 def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
@@ -108,7 +119,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
                  verbose=False)
-    if not cfg.trainer.keep_checkpoint:
+    if not cfg.trainer.keep_checkpoint and trainer.is_global_zero:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
     return {
