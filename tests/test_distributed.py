@@ -96,7 +96,7 @@ def test_two_processes_train_close_to_one(tmp_path, cache_dir):
     # as 1 x 32, but not the same 32 examples per step (each rank takes its own length-grouped
     # batch, and the two batches of one step hold other examples than the one-device batch),
     # so the runs are close, not equal.
-    learns = ["data.demo_size=800", "epochs=4", "lr=3e-3"]
+    learns = ["data.demo_size=800", "epochs=3", "lr=3e-3"]
     one = run(tmp_path, "one", *learns, "batch_size=32")
     two = run(tmp_path, "two", *learns, "batch_size=16", "trainer.devices=2")
     assert [h["step"] for h in two["history"]] == [h["step"] for h in one["history"]]

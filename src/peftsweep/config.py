@@ -62,7 +62,8 @@ class DataConfig:
 @dataclass(frozen=True)
 class TrainerConfig:
     accelerator: str = "auto"
-    devices: int = 1
+    devices: int = field(default=1, metadata={
+        "help": "DDP processes for one trial (GPUs, or CPU processes over gloo)"})
     precision: str = "auto"
     weight_decay: float = 0.01
     warmup_steps: int = 0
@@ -77,6 +78,8 @@ class TrainerConfig:
     enable_progress_bar: bool = False
     fused_adamw: bool = True
     group_by_length: bool | str = "auto"
+    gradient_checkpointing: bool = field(default=False, metadata={
+        "help": "recompute activations in the backward pass (less memory, more time)"})
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class TrialConfig:
     def science(self) -> dict[str, Any]:
         trainer = dataclasses.asdict(self.trainer)
         for runtime_key in ("log_every_n_steps", "num_threads", "keep_checkpoint",
-                            "enable_progress_bar", "eval_batch_size", "devices"):
+                            "enable_progress_bar", "eval_batch_size", "devices",
+                            "gradient_checkpointing"):
             trainer.pop(runtime_key)
         return {
             "model": dataclasses.asdict(self.model),

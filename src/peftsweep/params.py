@@ -1,4 +1,5 @@
-"""Exact parameter accounting for BERT-style encoders (BERT, RoBERTa, DistilBERT).
+"""Exact parameter accounting for BERT-style encoders (BERT, RoBERTa, DistilBERT, DeBERTa-v2/v3,
+ELECTRA).
 
 Three views that must agree, and are checked against each other:
 
@@ -44,6 +45,10 @@ _TOP = {
     "embeddings.position_embeddings": "embeddings.position",
     "embeddings.token_type_embeddings": "embeddings.token_type",
     "embeddings.LayerNorm": "embeddings.LayerNorm",
+    "embeddings.embed_proj": "embeddings.projection",  # DeBERTa-v2 when E != H
+    "embeddings_project": "embeddings.projection",  # ELECTRA when E != H
+    "encoder.rel_embeddings": "relative_positions",  # DeBERTa-v2
+    "encoder.LayerNorm": "relative_positions.LayerNorm",
     "pooler.dense": "pooler",
     "classifier": "head",  # BERT: Linear; RoBERTa: dense + out_proj
     "pre_classifier": "head",  # DistilBERT's head is pre_classifier + classifier
@@ -53,6 +58,8 @@ _SUBLAYERS = {
     "attention.self.query": "attention.query", "attention.q_lin": "attention.query",
     "attention.self.key": "attention.key", "attention.k_lin": "attention.key",
     "attention.self.value": "attention.value", "attention.v_lin": "attention.value",
+    "attention.self.query_proj": "attention.query", "attention.self.key_proj": "attention.key",
+    "attention.self.value_proj": "attention.value",
     "attention.output.dense": "attention.output", "attention.out_lin": "attention.output",
     "attention.output.LayerNorm": "attention.LayerNorm", "sa_layer_norm": "attention.LayerNorm",
     "intermediate.dense": "ffn.intermediate", "ffn.lin1": "ffn.intermediate",
@@ -69,7 +76,7 @@ def component_of(name: str) -> str:
     layer = re.search(r"\.layer\.(\d+)\.", plain)
     if _ADAPTER.search(plain):
         return f"layer.{layer.group(1)}.adapter" if layer else "adapter"
-    plain = re.sub(r"^(bert|roberta|distilbert)\.", "", plain)
+    plain = re.sub(r"^(bert|roberta|distilbert|deberta|electra)\.", "", plain)
     match = _LAYER.match(plain)
     if match and match.group(2) in _SUBLAYERS:
         return f"layer.{match.group(1)}.{_SUBLAYERS[match.group(2)]}"
@@ -183,16 +190,36 @@ class Shape:
     layers: int  # L
     intermediate: int  # I
     positions: int  # P
-    token_types: int  # T (0 for DistilBERT)
+    token_types: int  # T (0 for DistilBERT and DeBERTa-v3)
     labels: int  # C
+    embedding: int = 0  # E, when the embeddings are narrower than H (ELECTRA-small); 0: H
+    relative: int = 0  # R, rows of DeBERTa's relative position embeddings
+    relative_norm: bool = False  # DeBERTa's LayerNorm over them (norm_rel_ebd=layer_norm)
 
 
 def shape_of(config) -> Shape:
     """Read the shape from a transformers config (DistilBERT maps dim/n_layers itself)."""
     intermediate = getattr(config, "intermediate_size", None) or config.hidden_dim
+    # DeBERTa-v3 has no absolute positions (position_biased_input=false).
+    positions = (config.max_position_embeddings
+                 if getattr(config, "position_biased_input", True) else 0)
+    embedding = getattr(config, "embedding_size", None) or config.hidden_size
     return Shape(config.model_type, config.vocab_size, config.hidden_size,
-                 config.num_hidden_layers, intermediate, config.max_position_embeddings,
-                 getattr(config, "type_vocab_size", 0), config.num_labels)
+                 config.num_hidden_layers, intermediate, positions,
+                 getattr(config, "type_vocab_size", 0), config.num_labels,
+                 embedding=0 if embedding == config.hidden_size else embedding,
+                 relative=_relative_rows(config),
+                 relative_norm="layer_norm" in str(getattr(config, "norm_rel_ebd", "none")))
+
+
+def _relative_rows(config) -> int:
+    """DeBERTa's relative position embedding rows: 2 x buckets (or 2 x max distance)."""
+    if not getattr(config, "relative_attention", False):
+        return 0
+    if getattr(config, "position_buckets", -1) > 0:
+        return 2 * config.position_buckets
+    distance = getattr(config, "max_relative_positions", -1)
+    return 2 * (distance if distance >= 1 else config.max_position_embeddings)
 
 
 class Term(NamedTuple):
@@ -230,14 +257,27 @@ def _norm(what: str, prefix: str, size: int, on: Switches) -> Term:
 
 
 def _embedding_terms(s: Shape, on: Switches) -> list[Term]:
-    h = s.hidden
-    terms = [Term("word embeddings", "V*H", s.vocab * h)]
-    if on.positions:
-        terms.append(Term("position embeddings", "P*H", s.positions * h))
+    h, e = s.hidden, s.embedding or s.hidden
+    width = "E" if s.embedding else "H"
+    terms = [Term("word embeddings", f"V*{width}", s.vocab * e)]
+    if on.positions and s.positions:
+        terms.append(Term("position embeddings", f"P*{width}", s.positions * e))
     if on.token_types and s.token_types:
-        terms.append(Term("token type embeddings", "T*H", s.token_types * h))
+        terms.append(Term("token type embeddings", f"T*{width}", s.token_types * e))
+    # ELECTRA normalises the narrow embeddings, then projects (with a bias);
+    # DeBERTa projects without a bias, then normalises.
+    norm_width = width if s.family == "electra" else "H"
     if on.layer_norms:
-        terms.append(_norm("embedding LayerNorm", "", h, on))
+        terms.append(Term("embedding LayerNorm", f"2{norm_width}" if on.biases else norm_width,
+                          (e if norm_width == "E" else h) * (1 + on.biases)))
+    if s.embedding:
+        bias = on.biases and s.family == "electra"
+        terms.append(Term("embedding projection", "E*H + H" if bias else "E*H",
+                          e * h + bias * h))
+    if on.positions and s.relative:
+        terms.append(Term("relative position embeddings", "R*H", s.relative * h))
+        if on.layer_norms and s.relative_norm:
+            terms.append(_norm("relative position LayerNorm", "", h, on))
     return terms
 
 
@@ -257,9 +297,9 @@ def _layer_terms(s: Shape, on: Switches) -> list[Term]:
 def _top_terms(s: Shape, on: Switches) -> list[Term]:
     h, c, terms = s.hidden, s.labels, []
     # BERT classifies the pooler output; RoBERTa and DistilBERT put an HxH dense in the head.
-    if on.pooler and s.family == "bert":
+    if on.pooler and s.family in ("bert", "deberta-v2"):
         terms.append(Term("pooler", "H^2 + H" if on.biases else "H^2", h * h + on.biases * h))
-    if on.head and s.family in ("roberta", "distilbert"):
+    if on.head and s.family in ("roberta", "distilbert", "electra"):
         terms.append(Term("head dense", "H^2 + H" if on.biases else "H^2",
                           h * h + on.biases * h))
     if on.head:
@@ -284,6 +324,7 @@ def counted_subset(rows: list[Row], switches: Switches = Switches()) -> int:
         "LayerNorm": not switches.layer_norms, "pooler": not switches.pooler,
         "head": not switches.head, "embeddings.position": not switches.positions,
         "embeddings.token_type": not switches.token_types, "ffn.": not switches.feed_forward,
+        "relative_positions": not switches.positions,
     }
     total = 0
     for row in rows:

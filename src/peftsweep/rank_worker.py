@@ -1,4 +1,4 @@
-"""A DDP rank other than 0, started by peftsweep.distributed: ``python -m peftsweep.rank_worker JOB_DIR``.
+"""A DDP rank other than 0: ``python -m peftsweep.rank_worker JOB_DIR`` (peftsweep.distributed).
 
 It runs the same trial as rank 0 (from the config rank 0 left in the job folder)
 and writes nothing but its log; rank 0 writes the result.

@@ -24,6 +24,7 @@ from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
 from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.models.checkpointing import enable_gradient_checkpointing
 from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
@@ -101,6 +102,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     family = FAMILIES[cfg.model.family]
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
                            cfg.strategy, family)
+    if cfg.trainer.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     params = count_parameters(model)
     module = SequenceClassifier(model, spec, cfg.lr, cfg.trainer.weight_decay,
                                 cfg.trainer.warmup_steps, cfg.trainer.warmup_ratio,
@@ -131,6 +134,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "resumed_from_step": resumed_step,
         "params": params,
         "batches": datamodule.batching,
+        "world_size": trainer.world_size,  # DDP ranks; samples/s counts all of them
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},

@@ -58,7 +58,8 @@ class ClassificationDataModule(pl.LightningDataModule):
             self.cfg.trainer.eval_batch_size or 2 * self.cfg.batch_size)
         group = GROUP_BATCHES if train and self.batching["order"] == "length-grouped" else 1
         # Each DDP rank takes its own share of the batches (see LengthGroupedBatchSampler).
-        rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train,
                                             group_batches=group, rank=rank, world_size=world)
         return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)

@@ -1,4 +1,8 @@
-"""Per-architecture defaults: one row per model family, used by every strategy."""
+"""Per-architecture defaults: one row per model family, used by every strategy.
+
+A family's key is its transformers ``model_type`` (models are built with
+``AutoConfig.for_model(family)``).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,21 @@ FAMILIES: dict[str, Family] = {
         ia3_feedforward=("output.dense",),
     ),
     "roberta": Family(
+        head_modules=("classifier",),
+        lora_targets=("query", "value"),
+        ia3_targets=("key", "value", "output.dense"),
+        ia3_feedforward=("output.dense",),
+    ),
+    # DeBERTa-v2 and v3 (v3 is the v2 architecture). The ContextPooler is not part of the
+    # pretrained checkpoints: it is head, trained with the classifier.
+    "deberta-v2": Family(
+        head_modules=("pooler", "classifier"),
+        lora_targets=("query_proj", "value_proj"),
+        ia3_targets=("key_proj", "value_proj", "output.dense"),
+        ia3_feedforward=("output.dense",),
+    ),
+    # ELECTRA's discriminator: BERT's layer names; its head is classifier.dense + out_proj.
+    "electra": Family(
         head_modules=("classifier",),
         lora_targets=("query", "value"),
         ia3_targets=("key", "value", "output.dense"),
