@@ -13,7 +13,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity clean
+.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity bench-memory clean
 
 help: ## List the documented targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -67,6 +67,9 @@ bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a pla
 
 bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
+
+bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)
+	$(PY) benchmarks/memory.py --model $(if $(filter command line,$(origin MODEL)),$(MODEL),bert_base) $(ARGS)
 
 clean: ## Remove caches (never sweep results)
 	rm -rf .pytest_cache .ruff_cache build src/*.egg-info

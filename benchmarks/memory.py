@@ -73,7 +73,8 @@ def measure(model_name: str, strategy: str, checkpointing: bool, batch: int, len
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     step_s = sum(times[1:]) / max(len(times) - 1, 1)
     return {"strategy": strategy, "checkpointing": checkpointing,
-            "model_mib": round(_mib(before), 1), "training_adds_mib": round(_mib(after - before), 1),
+            "model_mib": round(_mib(before), 1),
+            "training_adds_mib": round(_mib(after - before), 1),
             "step_s": round(step_s, 3), "samples_per_s": round(batch / step_s, 2)}
 
 

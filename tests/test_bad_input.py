@@ -47,6 +47,7 @@ CASES = {
                            r"^trainer.fused_adamw: must be true or false, got 'maybe'"),
     "bad batch order": (["trainer.group_by_length=maybe"],
                         r"^trainer.group_by_length: must be true, false or auto, got 'maybe'"),
+    "no devices": (["trainer.devices=0"], r"^trainer.devices: must be > 0, got 0"),
 }
 
 

@@ -213,6 +213,7 @@ def _check_files(data: DataConfig) -> None:
 def _check_trainer(trainer: TrainerConfig) -> None:
     _choice("trainer.precision", str(trainer.precision), PRECISIONS)
     _positive("trainer.accumulate_grad_batches", trainer.accumulate_grad_batches, int)
+    _positive("trainer.devices", trainer.devices, int)
     if trainer.weight_decay < 0:
         raise ConfigError("trainer.weight_decay", f"must be >= 0, got {trainer.weight_decay}")
     if not 0 <= trainer.warmup_ratio < 1:
