@@ -37,7 +37,7 @@ def measure(model_name: str, strategy: str, checkpointing: bool, batch: int, len
     from peftsweep.data.tasks import TASKS
     from peftsweep.models.backbone import build_backbone
     from peftsweep.models.checkpointing import enable_gradient_checkpointing
-    from peftsweep.models.families import FAMILIES
+    from peftsweep.families import FAMILIES
     from peftsweep.strategies import apply_strategy
 
     torch.set_num_threads(threads)

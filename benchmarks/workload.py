@@ -52,7 +52,7 @@ def build(cfg) -> Workload:
     from peftsweep.data.cache import prepare
     from peftsweep.data.sources import task_spec
     from peftsweep.models.backbone import build_backbone, load_tokenizer
-    from peftsweep.models.families import FAMILIES
+    from peftsweep.families import FAMILIES
     from peftsweep.strategies import apply_strategy
 
     runtime.configure(cfg)

@@ -21,7 +21,9 @@ def rte_dir(tmp_path):
 
 
 def rte(folder, *extra) -> list[str]:
-    return ["data=files", "data.task=rte", f"data.data_dir={folder}", *extra]
+    # The tiny demo model has 64 positions.
+    return ["data=files", "data.task=rte", f"data.data_dir={folder}", "data.max_length=64",
+            *extra]
 
 
 CASES = {
@@ -31,23 +33,33 @@ CASES = {
     "zero lr": (["lr=0"], r"^lr: must be > 0, got 0"),
     "negative lr": (["lr=-3e-4"], r"^lr: must be > 0"),
     "zero batch size": (["batch_size=0"], r"^batch_size: must be > 0"),
-    "fractional batch size": (["batch_size=1.5"], r"^batch_size: must be a positive integer"),
-    "unknown key": (["strategy.rank=4", "strategy=lora"], r"strategy.rank"),
+    "fractional batch size": (["batch_size=1.5"],
+                              r"^batch_size: must be an integer, got 1.5 \(allowed: an integer"),
+    "unknown key": (["strategy.rank=4", "strategy=lora"],
+                    r"^strategy.rank: unknown key \(allowed: alpha, bias, dropout, name, r,"),
     "missing file": (["data=files", "data.train_file=/no/such/train.csv"],
                      r"^data.train_file: no such file: /no/such/train.csv"),
     "lora target": (["strategy=lora", "strategy.target_modules=[q_proj]"],
                     r"^strategy.target_modules: model has no module 'q_proj'.*allowed: .*query"),
     "offline hub model": (["model=bert_base"],
                           r"^model.name_or_path: cannot load 'bert-base-uncased'"),
-    "offline hub data": (["data=imdb"], r"^data.hub_path: cannot load 'stanfordnlp/imdb'"),
+    "offline hub data": (["data=imdb", "data.max_length=64"],
+                         r"^data.hub_path: cannot load 'stanfordnlp/imdb'"),
     "unknown data key": (["data.max_lenght=64"],
                          r"^data.max_lenght: unknown key \(allowed: .*max_length"),
     "bad policy": (["data.selection=validation", "data.test_on=validation"], r"^data.test_on"),
     "non-boolean switch": (["trainer.fused_adamw=maybe"],
                            r"^trainer.fused_adamw: must be true or false, got 'maybe'"),
     "bad batch order": (["trainer.group_by_length=maybe"],
-                        r"^trainer.group_by_length: must be true, false or auto, got 'maybe'"),
-    "no devices": (["trainer.devices=0"], r"^trainer.devices: must be > 0, got 0"),
+                        r"^trainer.group_by_length: unknown value 'maybe' "
+                        r"\(allowed: true, false, auto\)"),
+    "strategy option of the wrong type": (["strategy=lora", "strategy.r=abc"],
+                                          r"^strategy.r: must be an integer, got 'abc'"),
+    "length beyond the model": (["data.max_length=512"],
+                                r"^data.max_length: 512 is beyond the 64 positions of model tiny"),
+    "prefix on a family without caches": (["strategy=prefix", "model=distilbert"],
+                                          r"^strategy.name: prefix tuning needs .*distilbert"),
+    "no devices": (["trainer.devices=0"], r"^trainer.devices: "),
 }
 
 

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from peftsweep import demo_task as demo
 from peftsweep.config import DataConfig, ModelConfig
-from peftsweep.data import demo
 from peftsweep.data.batching import (
     AUTO_MIN_SAVING,
     LengthGroupedBatchSampler,

@@ -12,7 +12,7 @@ from test_params import SMALL_ARCHS
 from peftsweep.config import ModelConfig
 from peftsweep.data.tasks import TASKS
 from peftsweep.models.backbone import build_backbone
-from peftsweep.models.families import FAMILIES
+from peftsweep.families import FAMILIES
 from peftsweep.strategies import STRATEGIES, apply_strategy, validate_strategy
 
 SPEC = dataclasses.replace(TASKS["demo"], label_names=("a", "b"))

@@ -17,8 +17,8 @@ from torch import nn
 from peftsweep import params
 from peftsweep.compose import compose_config
 from peftsweep.config import ModelConfig
-from peftsweep.data.tasks import TASKS
 from peftsweep.params_cli import build_for_counting, main
+from peftsweep.tasks import TASKS
 
 TINY_TOTAL = 4_386_178
 SMALL_ARCHS = {
@@ -89,9 +89,10 @@ def test_meta_build_counts_like_random_init(tiny_build, cache_override):
 
 
 def test_strategies_on_bert_tiny(tiny_build):
-    counts = params.trainable_by_strategy(tiny_build, "bert", params.strategy_variants())
+    variants = params.strategy_variants("bert", {"name": "bitfit", "train_head": False})
+    counts = params.trainable_by_strategy(tiny_build, "bert", variants)
     assert counts["full"].trainable == TINY_TOTAL
-    assert counts["bitfit (no head)"].trainable == 3_074
+    assert counts["bitfit(train_head=False)"].trainable == 3_074
     assert counts["bitfit"].trainable == 3_330
     assert counts["head"].trainable == 258
     for count in counts.values():
@@ -102,8 +103,8 @@ def test_strategies_on_bert_tiny(tiny_build):
 
 
 def test_lora_r2_matches_peft_and_hand_count(tiny_build):
-    variants = params.strategy_variants({"name": "lora", "r": 2})
-    lora = params.trainable_by_strategy(tiny_build, "bert", {"lora": variants["lora"]})["lora"]
+    variants = params.strategy_variants("bert", {"name": "lora", "r": 2})
+    lora = params.trainable_by_strategy(tiny_build, "bert", {"lora": variants["lora(r=2)"]})["lora"]
     # 2 layers x 2 targets (query, value) x r*(H in + H out), plus the 2-label head.
     hand = 2 * 2 * 2 * (128 + 128) + (128 * 2 + 2)
     assert lora.trainable == lora.peft_reported == hand == 2_306
@@ -128,7 +129,7 @@ def test_formula_equals_count_other_shapes(family):
     assert params.formula_total(shape) == params.count_parameters(model)["total"]
     for switches in ALL_SWITCHES:
         params.check_formula(rows, shape, switches)
-    counts = params.trainable_by_strategy(build, family, params.strategy_variants())
+    counts = params.trainable_by_strategy(build, family, params.strategy_variants(family))
     assert counts["lora"].trainable == counts["lora"].peft_reported
 
 

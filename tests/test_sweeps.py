@@ -109,3 +109,24 @@ def test_sigkill_then_rerun_resumes_and_matches(run_train, cache_dir, tmp_path):
     assert killed["history"] == reference["history"]
     assert killed["test"] == reference["test"]
     assert killed["best"] == reference["best"]
+
+
+def test_resume_names_results_made_under_an_older_identity(run_train, tmp_path):
+    """A changed identity re-runs a trial; the user is told in one line, old files stay."""
+    from peftsweep.compose import compose_config
+    from peftsweep.results import write_result
+
+    sweep = tmp_path / "sweep"
+    args = ["-m", "strategy=full", *FAST]
+    cfg = compose_config(args[1:])
+    old_dir = sweep / "full_old-identity"
+    old_dir.mkdir(parents=True)
+    write_result(old_dir, {"identity": "0" * 16, "status": "ok", "science": cfg.summary(),
+                           "config": {}, "best": {}, "test": {}, "params": {}})
+    before = (old_dir / "result.json").read_bytes()
+    proc = run_train(*args, f"resume={sweep}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notes = [line for line in proc.stderr.splitlines() if "older trial identity" in line]
+    assert len(notes) == 1 and "1 finished trial(s)" in notes[0] and old_dir.name in notes[0]
+    assert (old_dir / "result.json").read_bytes() == before
+    assert len(results(sweep)) == 2

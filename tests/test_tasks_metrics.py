@@ -8,8 +8,8 @@ import pytest
 import torch
 from scipy import stats
 
-from peftsweep.data.tasks import TASKS
 from peftsweep.models.metrics import build_metrics, predictions
+from peftsweep.tasks import TASKS
 
 GLUE = ("cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli")
 

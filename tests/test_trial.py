@@ -155,7 +155,7 @@ def test_learning_rate_follows_hf_linear_warmup_and_decay(tmp_path, monkeypatch)
 def test_training_batches_can_mix_lengths(tmp_path, monkeypatch):
     widths: dict[bool, list[int]] = {True: [], False: []}
     watch_training_steps(monkeypatch, lambda module, batch, batch_idx: widths[
-        module.trainer.datamodule.cfg.trainer.group_by_length].append(batch["input_ids"].shape[1]))
+        module.trainer.datamodule.group_by_length].append(batch["input_ids"].shape[1]))
     for grouped in (True, False):
         cfg = config(f"trainer.group_by_length={str(grouped).lower()}")
         result = trial_module.run_trial(cfg, tmp_path / str(grouped))

@@ -1,52 +1,74 @@
-"""Compose one trial config from ``conf/`` outside ``train.py``.
+"""Compose trial configs from ``conf/`` with Hydra, turning its errors into one line.
 
-Helper CLIs (``peftsweep-params``, ``peftsweep-inspect``) accept exactly the
-overrides ``train.py`` does, so a model or strategy is named the same way
-everywhere. Hydra's multi-line errors become one-line :class:`UserError`.
+``train.py``'s preflight and the helper CLIs (``peftsweep-params``,
+``peftsweep-inspect``) compose through here, so a model or strategy is named the
+same way everywhere and a bad override reads the same everywhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
+from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from peftsweep.config import TrialConfig, validate
+import peftsweep.hydra_schema  # noqa: F401 - registers the schema nodes the YAML extends
+from peftsweep.config import TrialConfig
 from peftsweep.errors import ConfigError, UserError
+from peftsweep.validate import validate
 
 
 def conf_dir() -> Path:
-    """The config folder, by the same rule as ``peftsweep.train.CONF_DIR``.
-
-    Not imported from there: ``train`` pulls in Lightning, which a counting or
-    tokenizing CLI does not need.
-    """
+    """The config folder: ``$PEFTSWEEP_CONF`` or the repository's ``conf/``."""
     default = Path(__file__).resolve().parents[2] / "conf"
-    return Path(os.environ.get("PEFTSWEEP_CONF", default))
+    return Path(os.environ.get("PEFTSWEEP_CONF", default)).resolve()
 
 
-def _one_line(err: Exception, folder: Path) -> UserError:
+@contextlib.contextmanager
+def hydra_session(folder: Path, overrides: list[str]) -> Iterator[None]:
+    """Hydra initialised on ``folder``; its multi-line errors leave as one-line UserErrors."""
+    with initialize_config_dir(str(folder), version_base="1.3"):
+        try:
+            yield
+        except (HydraException, OmegaConfBaseException) as err:
+            raise one_line_error(err, folder, overrides) from err
+
+
+def one_line_error(err: Exception, folder: Path, overrides: list[str]) -> UserError:
     text = str(err).strip()
     message = text.splitlines()[0] if text else type(err).__name__
     # "Could not find 'model/bert_tiy'": name the group and list what exists.
     if "Could not find '" in message:
         group = message.split("Could not find '", 1)[1].split("'")[0].rsplit("/", 1)[0]
-        options = sorted(p.stem for p in (folder / group).glob("*.yaml"))
+        options = sorted(p.stem for p in (folder / group).glob("*.yaml")
+                         if not p.stem.startswith("_"))
         return ConfigError(group, message.split(": ", 1)[-1], ", ".join(options))
-    if message.startswith("Could not override"):
-        message += " (no such key; check the spelling, or use +key=value to add one)"
+    if message.startswith("Could not override '"):
+        key = message.split("'")[1]
+        return ConfigError(key, "unknown key", _keys_beside(key, overrides))
     return UserError(message)
+
+
+def _keys_beside(key: str, overrides: list[str]) -> str | None:
+    """The keys of the section that ``key`` was meant for, composed without it."""
+    section = key.rsplit(".", 1)[0] if "." in key else ""
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(f"{key}=")]
+    try:
+        cfg = compose("train", overrides=kept)
+    except (HydraException, OmegaConfBaseException):
+        return None
+    node = OmegaConf.select(cfg, section) if section else cfg
+    return ", ".join(sorted(node.keys())) if hasattr(node, "keys") else None
 
 
 def compose_config(overrides: list[str], config_dir: Path | None = None) -> TrialConfig:
     """``conf/train.yaml`` with Hydra ``overrides`` applied, validated. Raises UserError."""
     folder = Path(config_dir or conf_dir()).resolve()
-    try:
-        with initialize_config_dir(str(folder), version_base="1.3"):
-            cfg = compose("train", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
-        raise _one_line(err, folder) from err
+    with hydra_session(folder, overrides):
+        cfg = compose("train", overrides=list(overrides))
     return validate(cfg)

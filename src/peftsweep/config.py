@@ -1,8 +1,10 @@
-"""Typed trial config: built from Hydra's DictConfig and checked once, up front.
+"""The config schema: every key a user may set, with its type, default and allowed values.
 
-Every key a user may sweep is a field here. ``validate`` turns a composed
-config into a frozen :class:`TrialConfig` or raises :class:`ConfigError`
-naming the key, the problem and what is allowed.
+These dataclasses are the only place a default is declared. Hydra receives them
+as schema nodes (``hydra_schema.py``) that the YAML files under ``conf/``
+extend, so a preset says only what it changes. Each dataclass checks itself on
+construction (:mod:`peftsweep.schema`); checks that need the model, strategy or
+data registries run in :mod:`peftsweep.validate`.
 """
 
 from __future__ import annotations
@@ -10,76 +12,145 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
+import os
+from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from peftsweep.schema import InvalidOption, Schema, identity_part, option
+from peftsweep.tasks import TASKS
 
-from peftsweep.errors import ConfigError
-
-DATA_SOURCES = ("demo", "hub", "files")
-SELECTION_POLICIES = ("validation", "split_train")
-TEST_POLICIES = ("test", "validation")
 PRECISIONS = ("auto", "32-true", "32", "bf16-mixed", "16-mixed", "bf16-true")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    name: str
-    name_or_path: str
-    tokenizer: str | None = None
-    pretrained: bool = True
-    family: str = "bert"
-    arch: dict = field(default_factory=dict)
+class ModelConfig(Schema):
+    name: str = option(help="Short name used in reports and folder names.")
+    name_or_path: str = option(help="Hub id, local folder, package:<module> or builtin:demo.")
+    tokenizer: str | None = option(None, "Tokenizer to load instead of name_or_path's.")
+    pretrained: bool = option(True, "Start from pretrained weights; false: random init.")
+    family: str = option("bert", "Architecture family (models/families.py): default targets "
+                                 "and heads.")
+    arch: dict[str, Any] = option({}, "config.json keys to build or count the model offline.")
+
+    def check(self) -> None:
+        if not self.name_or_path:
+            raise InvalidOption("name_or_path", "must not be empty",
+                                "a hub id, a local folder, package:<module>, builtin:demo")
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    name: str
-    task: str
-    source: str = "hub"
-    hub_path: str | None = None
-    hub_name: str | None = None
-    data_dir: str | None = None
-    train_file: str | None = None
-    validation_file: str | None = None
-    test_file: str | None = None
-    column_names: list | None = None
-    text_fields: list | None = None
-    label_field: str | None = None
-    label_names: list | None = None
-    selection: str = "validation"
-    test_on: str = "test"
-    validation_fraction: float = 0.1
-    split_seed: int = 0
-    max_length: int = 128
-    max_train_samples: int | None = None
-    max_eval_samples: int | None = None
-    demo_size: int = 2000
+class DataConfig(Schema):
+    name: str = option(help="Short name used in reports.")
+    task: str = option(help="Task spec: columns, labels and metrics.", choices=tuple(TASKS))
+    source: str = option("hub", "Where the rows come from.", choices=("demo", "hub", "files"))
+    hub_path: str | None = option(None, "Hub dataset id; null: the task's own.")
+    hub_name: str | None = option(None, "Hub dataset config name; null: the task's own.")
+    data_dir: str | None = option(None, "source=files: folder with train.*, validation.* "
+                                        "(or dev.*), test.*")
+    train_file: str | None = option(None, "source=files: the training file (CSV/TSV/JSONL).")
+    validation_file: str | None = option(None, "source=files: the validation file.")
+    test_file: str | None = option(None, "source=files: the test file.")
+    column_names: list[str] | None = option(None, "Header of header-less CSV/TSV (CoLA).")
+    text_fields: list[str] | None = option(None, "Text columns; null: the task's own.")
+    label_field: str | None = option(None, "Label column; null: the task's own.")
+    label_names: list | None = option(None, "Label values in class order; null: the task's.")
+    selection: str = option("validation", "Split that selects hyper-parameters: the given "
+                                          "validation split, or a seeded part of train.",
+                            choices=("validation", "split_train"))
+    test_on: str = option("test", "Split tested once at the selected checkpoint.",
+                          choices=("test", "validation"))
+    validation_fraction: float = option(0.1, "selection=split_train: share of train held out.",
+                                        gt=0, lt=1)
+    split_seed: int = option(0, "Seed of the held-out split (not the trial seed).")
+    max_length: int = option(128, "Tokens per example after truncation.", gt=0)
+    max_train_samples: int | None = option(None, "Keep the first N training rows.", gt=0)
+    max_eval_samples: int | None = option(None, "Keep the first N rows of each eval split.",
+                                          gt=0)
+    demo_size: int = option(2000, "source=demo: training rows generated.", gt=0)
+
+    def check(self) -> None:
+        if self.selection == "validation" and self.test_on == "validation":
+            raise InvalidOption("test_on", "cannot test on the split used for selection "
+                                "(data.selection=validation)",
+                                "test, or set data.selection=split_train")
 
 
 @dataclass(frozen=True)
-class TrainerConfig:
-    accelerator: str = "auto"
-    devices: int = field(default=1, metadata={
-        "help": "DDP processes for one trial (GPUs, or CPU processes over gloo)"})
-    precision: str = "auto"
-    weight_decay: float = 0.01
-    warmup_steps: int = 0
-    warmup_ratio: float = 0.0
-    gradient_clip_val: float | None = 1.0
-    accumulate_grad_batches: int = 1
-    eval_batch_size: int | None = None
-    val_check_interval: float = 1.0
-    log_every_n_steps: int = 10
-    num_threads: int | None = None
-    keep_checkpoint: bool = False
-    enable_progress_bar: bool = False
-    fused_adamw: bool = True
-    group_by_length: bool | str = "auto"
-    gradient_checkpointing: bool = field(default=False, metadata={
-        "help": "recompute activations in the backward pass (less memory, more time)"})
+class TrainerConfig(Schema):
+    accelerator: str = option("auto", "auto: a GPU when there is one, else the CPU.",
+                              choices=("auto", "cpu", "gpu", "cuda"))
+    devices: int = option(1, "Devices per trial.", gt=0, runtime=True)
+    precision: str = option("auto", "auto: 32-true on CPU, bf16-mixed on a GPU that has it.",
+                            choices=PRECISIONS)
+    weight_decay: float = option(0.01, "AdamW weight decay (never on biases and LayerNorms).",
+                                 ge=0)
+    warmup_steps: int = option(0, "Linear warmup steps; > 0 wins over warmup_ratio.", ge=0)
+    warmup_ratio: float = option(0.06, "Warmup as a share of all optimizer steps.", ge=0, lt=1)
+    gradient_clip_val: float | None = option(1.0, "Clip the gradient norm; null: no clipping.",
+                                             ge=0)
+    accumulate_grad_batches: int = option(1, "Batches per optimizer step.", gt=0)
+    eval_batch_size: int | None = option(None, "null: 2 x batch_size.", gt=0, runtime=True)
+    val_check_interval: float | int = option(1.0, "float: fraction of an epoch; int: every N "
+                                                  "training batches.", gt=0)
+    log_every_n_steps: int = option(10, "Training-loss logging and divergence check interval.",
+                                    gt=0, runtime=True)
+    num_threads: int | None = option(None, "torch CPU threads; null: torch default or "
+                                           "$PEFTSWEEP_THREADS.", gt=0, runtime=True)
+    keep_checkpoint: bool = option(False, "Keep the best checkpoint after the trial.",
+                                   runtime=True)
+    enable_progress_bar: bool = option(False, "Lightning's per-step progress bar.",
+                                       runtime=True)
+    fused_adamw: bool = option(True, "Fused AdamW kernel (CPU and GPU).")
+    group_by_length: bool | str = option(
+        "auto", "true: batches of similar lengths; false: random batches in HF Trainer's "
+                "order; auto: true where that saves >= 10% of the padded training tokens.",
+        choices=(True, False, "auto"))
+    gradient_checkpointing: bool = option(
+        False, "Recompute activations in the backward pass: less memory, more time; the same "
+               "results.", runtime=True)
+
+    def check(self) -> None:
+        interval = self.val_check_interval
+        if isinstance(interval, float) and interval > 1:
+            raise InvalidOption("val_check_interval", f"a fraction of an epoch must be <= 1.0, "
+                                f"got {interval}", "a float in (0, 1] or a whole number of "
+                                                   "batches")
+
+
+@dataclass(frozen=True)
+class LoggerConfig(Schema):
+    tensorboard: bool = option(True, "TensorBoard event files in the job folder.")
+    csv: bool = option(True, "Metrics as CSV in the job folder.")
+
+
+@dataclass(frozen=True)
+class ParallelConfig(Schema):
+    """Read by the local parallel launcher only (hydra/launcher=local_parallel)."""
+
+    workers: int | None = option(None, "Trials at once; null: one per visible GPU "
+                                       "(x trials_per_gpu), without a GPU cores // 4.", gt=0)
+    trials_per_gpu: int = option(1, "Trials sharing one GPU.", gt=0)
+
+
+@dataclass(frozen=True)
+class RunConfig(Schema):
+    """The top-level keys of ``conf/train.yaml``."""
+
+    lr: float = option(1e-3, "Peak learning rate.", gt=0)
+    batch_size: int = option(32, "Training examples per batch.", gt=0)
+    seed: int = option(1, "Seed of the trial (initialisation, batch order, dropout).")
+    epochs: int = option(4, "Training epochs.", gt=0)
+    resume: str | None = option(None, "Re-run a sweep into this folder: finished trials are "
+                                      "skipped, unfinished ones resume.")
+    sweep_root: str = option("multirun", "Where new sweep folders go.")
+    cache_dir: str | None = option(None, "Tokenized datasets and built-in tokenizers; null: "
+                                         "$PEFTSWEEP_CACHE or ~/.cache/peftsweep.")
+    experiment_name: str = option("peftsweep", "Job names for launchers.")
+
+
+# The groups under their key in a composed config (``strategy`` is checked by its registry).
+GROUPS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "trainer": TrainerConfig,
+                           "logger": LoggerConfig, "parallel": ParallelConfig}
 
 
 @dataclass(frozen=True)
@@ -93,20 +164,17 @@ class TrialConfig:
     seed: int
     epochs: int
     cache_dir: str
-    logger: dict = field(default_factory=dict)
+    logger: LoggerConfig = dataclasses.field(default_factory=LoggerConfig)
+    strategy_label: str = ""
+    """Name plus the options that differ from their defaults, e.g. 'lora(r=2, alpha=8)'."""
 
-    # Keys that change results. Paths, loggers and launcher settings do not.
     def science(self) -> dict[str, Any]:
-        trainer = dataclasses.asdict(self.trainer)
-        for runtime_key in ("log_every_n_steps", "num_threads", "keep_checkpoint",
-                            "enable_progress_bar", "eval_batch_size", "devices",
-                            "gradient_checkpointing"):
-            trainer.pop(runtime_key)
+        """The keys that change results; their hash is the trial identity."""
         return {
             "model": dataclasses.asdict(self.model),
             "data": dataclasses.asdict(self.data),
             "strategy": dict(self.strategy),
-            "trainer": trainer,
+            "trainer": identity_part(self.trainer),
             "lr": self.lr,
             "batch_size": self.batch_size,
             "seed": self.seed,
@@ -119,12 +187,10 @@ class TrialConfig:
 
     def summary(self) -> dict[str, Any]:
         """The flat keys reports group and sort by."""
-        from peftsweep.strategies import strategy_label
-
         return {
             "model": self.model.name,
             "data": self.data.name,
-            "strategy": strategy_label(self.strategy),
+            "strategy": self.strategy_label or self.strategy["name"],
             "lr": self.lr,
             "batch_size": self.batch_size,
             "seed": self.seed,
@@ -136,128 +202,6 @@ class TrialConfig:
         return dataclasses.asdict(self)
 
 
-def _build(cls, section: Any, key: str):
-    """Instantiate a config dataclass, rejecting unknown keys by name."""
-    values = dict(section or {})
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(f"{key}.{unknown[0]}", "unknown key", ", ".join(sorted(names)))
-    for f in dataclasses.fields(cls):
-        # A typo such as `=ture` would otherwise pass as a truthy string.
-        if f.type == "bool" and f.name in values and not isinstance(values[f.name], bool):
-            raise ConfigError(f"{key}.{f.name}", f"must be true or false, got {values[f.name]!r}")
-    try:
-        return cls(**values)
-    except TypeError as err:
-        raise ConfigError(key, str(err)) from err
-
-
-def _positive(key: str, value: Any, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, f"must be a positive {kind.__name__}, got {value!r}")
-    if kind is int and not float(value).is_integer():
-        raise ConfigError(key, f"must be a positive integer, got {value!r}")
-    if value <= 0:
-        raise ConfigError(key, f"must be > 0, got {value!r}")
-    return kind(value)
-
-
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(key, f"unknown value {value!r}", ", ".join(allowed))
-
-
-def _check_model(model: ModelConfig) -> None:
-    from peftsweep.models.families import FAMILIES
-
-    _choice("model.family", model.family, tuple(FAMILIES))
-    if not model.name_or_path:
-        raise ConfigError("model.name_or_path", "must name a hub id, a local folder, "
-                          "package:<module> or builtin:demo")
-
-
-def _check_data(data: DataConfig) -> None:
-    from peftsweep.data.tasks import TASKS
-
-    _choice("data.source", data.source, DATA_SOURCES)
-    _choice("data.task", data.task, tuple(TASKS))
-    _choice("data.selection", data.selection, SELECTION_POLICIES)
-    _choice("data.test_on", data.test_on, TEST_POLICIES)
-    if not 0 < data.validation_fraction < 1:
-        raise ConfigError("data.validation_fraction", f"must be in (0, 1), got "
-                          f"{data.validation_fraction}")
-    _positive("data.max_length", data.max_length, int)
-    for key in ("max_train_samples", "max_eval_samples"):
-        if getattr(data, key) is not None:
-            _positive(f"data.{key}", getattr(data, key), int)
-    if data.selection == "validation" and data.test_on == "validation":
-        raise ConfigError("data.test_on", "cannot test on the split used for selection "
-                          "(data.selection=validation)", "test, or set data.selection=split_train")
-    if data.source == "files":
-        _check_files(data)
-
-
-def _check_files(data: DataConfig) -> None:
-    if not (data.data_dir or data.train_file):
-        raise ConfigError("data.train_file", "data.source=files needs data.train_file or "
-                          "data.data_dir")
-    if data.data_dir and not Path(data.data_dir).is_dir():
-        raise ConfigError("data.data_dir", f"no such folder: {data.data_dir}")
-    for key in ("train_file", "validation_file", "test_file"):
-        path = getattr(data, key)
-        if path and not Path(path).is_file():
-            raise ConfigError(f"data.{key}", f"no such file: {path}")
-
-
-def _check_trainer(trainer: TrainerConfig) -> None:
-    _choice("trainer.precision", str(trainer.precision), PRECISIONS)
-    _positive("trainer.accumulate_grad_batches", trainer.accumulate_grad_batches, int)
-    _positive("trainer.devices", trainer.devices, int)
-    if trainer.weight_decay < 0:
-        raise ConfigError("trainer.weight_decay", f"must be >= 0, got {trainer.weight_decay}")
-    if not 0 <= trainer.warmup_ratio < 1:
-        raise ConfigError("trainer.warmup_ratio", f"must be in [0, 1), got {trainer.warmup_ratio}")
-    if trainer.warmup_steps < 0:
-        raise ConfigError("trainer.warmup_steps", f"must be >= 0, got {trainer.warmup_steps}")
-    if trainer.eval_batch_size is not None:
-        _positive("trainer.eval_batch_size", trainer.eval_batch_size, int)
-    if trainer.group_by_length not in (True, False, "auto"):
-        raise ConfigError("trainer.group_by_length",
-                          f"must be true, false or auto, got {trainer.group_by_length!r}")
-
-
-def validate(cfg: DictConfig | dict) -> TrialConfig:
-    """Check a composed config and return the typed trial config."""
-    from peftsweep.strategies import validate_strategy
-
-    raw = cfg if isinstance(cfg, dict) else OmegaConf.to_container(cfg, resolve=True)
-    for key in ("model", "data", "strategy"):
-        if not isinstance(raw.get(key), dict):
-            raise ConfigError(key, "missing config group")
-    model = _build(ModelConfig, raw["model"], "model")
-    data = _build(DataConfig, raw["data"], "data")
-    trainer = _build(TrainerConfig, raw.get("trainer"), "trainer")
-    _check_model(model)
-    _check_data(data)
-    _check_trainer(trainer)
-    return TrialConfig(
-        model=model,
-        data=data,
-        strategy=validate_strategy(raw["strategy"]),
-        trainer=trainer,
-        lr=_positive("lr", raw.get("lr"), float),
-        batch_size=_positive("batch_size", raw.get("batch_size"), int),
-        seed=int(raw.get("seed", 0)),
-        epochs=_positive("epochs", raw.get("epochs"), int),
-        cache_dir=str(raw.get("cache_dir") or default_cache_dir()),
-        logger=dict(raw.get("logger") or {}),
-    )
-
-
 def default_cache_dir() -> str:
-    import os
-
-    base = os.environ.get("PEFTSWEEP_CACHE") or os.path.join(
+    return os.environ.get("PEFTSWEEP_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "peftsweep")
-    return base

@@ -36,7 +36,8 @@ class Row(NamedTuple):
 
 
 # Wrapper segments added by PEFT; removing them gives the backbone's own name.
-_PEFT_SEGMENTS = re.compile(r"^base_model\.model\.|(?<=\.)(base_layer|original_module|"
+# Prompt-learning wrappers (prefix tuning) hold the backbone directly as ``base_model``.
+_PEFT_SEGMENTS = re.compile(r"^base_model\.(?:model\.)?|(?<=\.)(base_layer|original_module|"
                             r"modules_to_save\.default)\.")
 _ADAPTER = re.compile(r"\.(lora_[AB]|lora_embedding_[AB]|lora_magnitude_vector|ia3_l)\b")
 _LAYER = re.compile(r"^(?:encoder|transformer)\.layer\.(\d+)\.(.+)\.(?:weight|bias)$")
@@ -52,6 +53,7 @@ _TOP = {
     "pooler.dense": "pooler",
     "classifier": "head",  # BERT: Linear; RoBERTa: dense + out_proj
     "pre_classifier": "head",  # DistilBERT's head is pre_classifier + classifier
+    "prompt_encoder": "prefix",  # prefix tuning's virtual key/value tokens
 }
 # Per-layer module (BERT/RoBERTa name, DistilBERT name) -> component, in forward order.
 _SUBLAYERS = {
@@ -149,27 +151,27 @@ def trainable_components(model: nn.Module) -> StrategyCount:
                          counts["trainable_percent"], reported)
 
 
-def strategy_variants(selected: dict | None = None) -> dict[str, dict]:
-    """The strategies compared; the user's chosen lora/ia3 options replace the defaults."""
-    from peftsweep.strategies import validate_strategy
+def strategy_variants(family: str, selected: dict | None = None) -> dict[str, dict]:
+    """Every registered strategy at its defaults that fits the family, plus the user's choice."""
+    from peftsweep.errors import ConfigError
+    from peftsweep.families import FAMILIES
+    from peftsweep.strategies import STRATEGIES, strategy_label, validate_strategy
 
-    variants = {
-        "full": {"name": "full"},
-        "bitfit": {"name": "bitfit", "train_head": True},
-        "bitfit (no head)": {"name": "bitfit", "train_head": False},
-        "head": {"name": "head"},
-        "lora": {"name": "lora"},
-        "ia3": {"name": "ia3"},
-    }
-    if selected and selected.get("name") in ("lora", "ia3"):
-        variants[selected["name"]] = dict(selected)
-    return {label: validate_strategy(raw) for label, raw in variants.items()}
+    variants = {}
+    for name in STRATEGIES:
+        try:
+            variants[name] = validate_strategy({"name": name}, FAMILIES[family])
+        except ConfigError:
+            continue  # e.g. prefix tuning on a family without key/value caches
+    if selected:
+        variants.setdefault(strategy_label(selected), dict(selected))
+    return variants
 
 
 def trainable_by_strategy(build: Callable[[], nn.Module], family: str,
                           variants: dict[str, dict]) -> dict[str, StrategyCount]:
     """Apply each strategy to a fresh model (strategies mutate and wrap it) and count."""
-    from peftsweep.models.families import FAMILIES
+    from peftsweep.families import FAMILIES
     from peftsweep.strategies import apply_strategy, check_strategy_fits
 
     counts = {}

@@ -20,8 +20,8 @@ from torch import nn
 from peftsweep import params
 from peftsweep.compose import compose_config
 from peftsweep.config import ModelConfig
-from peftsweep.data.tasks import TaskSpec
 from peftsweep.errors import UserError
+from peftsweep.tasks import TaskSpec
 
 FORMULAS = {
     "everything": params.Switches(),
@@ -112,10 +112,12 @@ def terms_table(shape: params.Shape) -> str:
 
 def _strategy_note(counts: dict, variants: dict) -> str:
     notes = []
-    for label in ("lora", "ia3"):
+    for label, count in counts.items():
+        if count.peft_reported is None:
+            continue  # not a PEFT model: nothing to cross-check
         options = {k: v for k, v in variants[label].items() if k != "name"}
         notes.append(f"{label}: {options}; trainable equals PEFT's "
-                     f"get_nb_trainable_parameters() = {_num(counts[label].peft_reported)}")
+                     f"get_nb_trainable_parameters() = {_num(count.peft_reported)}")
     return "\n".join(f"- {note}" for note in notes)
 
 
@@ -136,7 +138,7 @@ def report(overrides: list[str], sum_layers: bool = False) -> str:
     build = lambda: build_for_counting(cfg.model, spec, cfg.cache_dir)  # noqa: E731
     base = build()
     rows, shape = params.breakdown(base), params.shape_of(base.config)
-    variants = params.strategy_variants(cfg.strategy)
+    variants = params.strategy_variants(cfg.model.family, cfg.strategy)
     counts = params.trainable_by_strategy(build, cfg.model.family, variants)
     fold = params.sum_layers if sum_layers else (lambda c: c)
     legend = ", ".join(f"{k}={_num(v)}" for k, v in zip(

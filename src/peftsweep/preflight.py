@@ -8,49 +8,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from hydra import compose
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from peftsweep.config import TrialConfig, validate
+from peftsweep.compose import hydra_session
+from peftsweep.config import TrialConfig
 from peftsweep.data.cache import prepare
 from peftsweep.data.sources import task_spec
-from peftsweep.errors import ConfigError, UserError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.models.families import FAMILIES
 from peftsweep.strategies import check_strategy_fits
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
-def _group_error(err: Exception, conf_dir: Path) -> UserError:
-    """Turn Hydra's multi-line 'Could not find' into one line listing the options."""
-    message = _first_line(err)
-    if "Could not find '" in message:
-        group = message.split("Could not find '", 1)[1].split("'")[0].rsplit("/", 1)[0]
-        options = sorted(p.stem for p in (conf_dir / group).glob("*.yaml")
-                         if not p.stem.startswith("_"))
-        return ConfigError(group, message.split(": ", 1)[-1], ", ".join(options))
-    if message.startswith("Could not override '"):
-        key = message.split("'")[1]
-        return ConfigError(key, "unknown key", _known_keys(key.rsplit(".", 1)[0]))
-    return UserError(message)
-
-
-def _known_keys(section: str) -> str | None:
-    """The keys a config section accepts, for 'unknown key' errors."""
-    import dataclasses
-
-    from peftsweep.config import DataConfig, ModelConfig, TrainerConfig
-
-    schema = {"data": DataConfig, "model": ModelConfig, "trainer": TrainerConfig}.get(section)
-    return ", ".join(f.name for f in dataclasses.fields(schema)) if schema else None
+from peftsweep.validate import check_max_length, validate
 
 
 def expand(overrides: list[str], multirun: bool, conf_dir: Path) -> list[list[str]]:
@@ -69,12 +39,9 @@ def expand(overrides: list[str], multirun: bool, conf_dir: Path) -> list[list[st
 
 def check_sweep(overrides: list[str], multirun: bool, conf_dir: Path) -> list[TrialConfig]:
     """Compose and validate every job; prepare each distinct dataset. Raises UserError."""
-    try:
-        with initialize_config_dir(str(conf_dir), version_base="1.3"):
-            jobs = expand(overrides, multirun, conf_dir)
-            configs = [validate(compose("train", overrides=list(job))) for job in jobs]
-    except (HydraException, OmegaConfBaseException) as err:
-        raise _group_error(err, conf_dir) from err
+    with hydra_session(conf_dir, overrides):
+        jobs = expand(overrides, multirun, conf_dir)
+        configs = [validate(compose("train", overrides=list(job))) for job in jobs]
     _check_models_and_data(configs)
     return configs
 
@@ -91,7 +58,10 @@ def _check_models_and_data(configs: list[TrialConfig]) -> None:
         model_key = (repr(cfg.model), repr(sorted(cfg.strategy.items())), spec.num_labels)
         if model_key not in checked_models:
             meta = build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir, meta=True)
-            check_strategy_fits(meta, cfg.strategy, FAMILIES[cfg.model.family])
+            family = FAMILIES[cfg.model.family]
+            check_strategy_fits(meta, cfg.strategy, family)
+            check_max_length(cfg.data, cfg.model, family,
+                             getattr(meta.config, "max_position_embeddings", None))
             checked_models.add(model_key)
         data_key = (repr(cfg.data), cfg.model.tokenizer or cfg.model.name_or_path, cfg.cache_dir)
         if data_key not in prepared:

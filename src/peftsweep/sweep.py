@@ -32,7 +32,7 @@ def _sweep_dir(resume: str | None, base: str = "multirun") -> str:
 
 def _trial_name(*, _root_: DictConfig) -> str:
     """Job folder name: readable hyper-parameters + the trial identity."""
-    from peftsweep.config import validate
+    from peftsweep.validate import validate
 
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
@@ -61,6 +61,26 @@ def summarize(sweep_dir: Path) -> dict[str, Any]:
         if result["status"] != "ok":
             problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
     return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
+
+
+def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:
+    """Finished trials of a resumed sweep whose settings are planned under another identity.
+
+    That happens when a new peftsweep hashes a trial differently: the old results are
+    kept untouched, the trials run again under their new identity, and the user is told.
+    """
+    planned = {cfg.identity() for cfg in configs}
+    settings = [cfg.summary() for cfg in configs]
+    found = []
+    for path in iter_result_paths(sweep_dir):
+        try:
+            result = read_result(path)
+        except CorruptResult:
+            continue
+        if (result["status"] == "ok" and result["identity"] not in planned
+                and result["science"] in settings):
+            found.append(path.parent)
+    return found
 
 
 class SweepSummary(Callback):

@@ -16,11 +16,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+import peftsweep.hydra_schema  # noqa: F401 - registers the schema nodes the YAML extends
 from peftsweep import placement, sweep
-from peftsweep.config import validate
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
 from peftsweep.trial import run_trial
+from peftsweep.validate import validate
 
 CONF_DIR = Path(os.environ.get("PEFTSWEEP_CONF", Path(__file__).resolve().parents[2] / "conf"))
 LAST_STATUS: dict[str, str] = {}
@@ -68,9 +69,21 @@ def cli(argv: list[str] | None = None) -> int:
             print(f"peftsweep: error: {err}", file=sys.stderr)
             return 2
         print(f"peftsweep: {len(configs)} trial(s) checked", file=sys.stderr)
+        _note_old_identities(overrides, configs)
     sys.argv = [sys.argv[0], *argv]
     main()
     return _exit_code(multirun)
+
+
+def _note_old_identities(overrides: list[str], configs: list) -> None:
+    resume = next((o.split("=", 1)[1] for o in overrides if o.startswith("resume=")), None)
+    if not resume or not Path(resume).is_dir():
+        return
+    old = sweep.results_under_old_identities(Path(resume), configs)
+    if old:
+        print(f"peftsweep: note: {len(old)} finished trial(s) in {resume} (first: {old[0].name}) "
+              "have these settings under an older trial identity; they are kept and run again "
+              "under the new one", file=sys.stderr)
 
 
 def _exit_code(multirun: bool) -> int:

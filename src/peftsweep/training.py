@@ -84,9 +84,9 @@ class ReseedBeforeFit(Callback):
 
 def _loggers(cfg: TrialConfig, job_dir: Path) -> list:
     loggers = []
-    if cfg.logger.get("tensorboard", True):
+    if cfg.logger.tensorboard:
         loggers.append(TensorBoardLogger(str(job_dir), name="tensorboard", version=""))
-    if cfg.logger.get("csv", True):
+    if cfg.logger.csv:
         loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
     return loggers
 

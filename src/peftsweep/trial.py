@@ -23,9 +23,9 @@ from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
+from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.checkpointing import enable_gradient_checkpointing
-from peftsweep.models.families import FAMILIES
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
@@ -97,7 +97,10 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     spec = task_spec(cfg.data)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     on_gpu = runtime.use_gpu(cfg)
-    datamodule = ClassificationDataModule(cfg, tokenizer, pad_to_multiple_of=8 if on_gpu else None)
+    datamodule = ClassificationDataModule(
+        cfg.data, tokenizer, cfg.cache_dir, batch_size=cfg.batch_size,
+        eval_batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed,
+        group_by_length=cfg.trainer.group_by_length, pad_to_multiple_of=8 if on_gpu else None)
     datamodule.setup()
     family = FAMILIES[cfg.model.family]
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),

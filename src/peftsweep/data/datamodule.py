@@ -7,7 +7,7 @@ import logging
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
-from peftsweep.config import TrialConfig
+from peftsweep.config import DataConfig
 from peftsweep.data.batching import (
     GROUP_BATCHES,
     LengthGroupedBatchSampler,
@@ -22,11 +22,18 @@ log = logging.getLogger(__name__)
 
 
 class ClassificationDataModule(pl.LightningDataModule):
-    def __init__(self, cfg: TrialConfig, tokenizer, pad_to_multiple_of: int | None = None):
+    def __init__(self, data: DataConfig, tokenizer, cache_dir: str, *, batch_size: int,
+                 eval_batch_size: int | None, seed: int, group_by_length: bool | str,
+                 pad_to_multiple_of: int | None = None):
         super().__init__()
-        self.cfg = cfg
+        self.data = data
         self.tokenizer = tokenizer
-        self.spec = task_spec(cfg.data)
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or 2 * batch_size
+        self.seed = seed
+        self.group_by_length = group_by_length
+        self.spec = task_spec(data)
         self.collate = PaddingCollator(tokenizer.pad_token_id or 0, pad_to_multiple_of)
         self.splits: dict[str, TokenizedSplit] = {}
         self.batching: dict = {}
@@ -34,15 +41,15 @@ class ClassificationDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        tokenized = prepare(self.cfg.data, self.tokenizer, self.cfg.cache_dir)
+        tokenized = prepare(self.data, self.tokenizer, self.cache_dir)
         for name, split in tokenized.items():
             self.splits[name] = TokenizedSplit(split, split.column_names)
         self._choose_batching()
 
     def _choose_batching(self) -> None:
-        setting = self.cfg.trainer.group_by_length
+        setting = self.group_by_length
         grouped, saving = use_grouping(setting, self.splits["train"].lengths,
-                                       self.cfg.batch_size, self.cfg.seed)
+                                       self.batch_size, self.seed)
         self.batching = {"order": "length-grouped" if grouped else "random",
                          "group_by_length": setting, "padded_tokens_saved": round(saving, 4)}
         log.info("training batches: %s (group_by_length=%s; grouping saves %.1f%% of the "
@@ -54,13 +61,12 @@ class ClassificationDataModule(pl.LightningDataModule):
 
     def _loader(self, name: str, train: bool) -> DataLoader:
         split = self.splits[name]
-        size = self.cfg.batch_size if train else (
-            self.cfg.trainer.eval_batch_size or 2 * self.cfg.batch_size)
+        size = self.batch_size if train else self.eval_batch_size
         group = GROUP_BATCHES if train and self.batching["order"] == "length-grouped" else 1
         # Each DDP rank takes its own share of the batches (see LengthGroupedBatchSampler).
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        sampler = LengthGroupedBatchSampler(split.lengths, size, self.cfg.seed, shuffle=train,
+        sampler = LengthGroupedBatchSampler(split.lengths, size, self.seed, shuffle=train,
                                             group_batches=group, rank=rank, world_size=world)
         return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)
 

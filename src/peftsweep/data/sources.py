@@ -13,10 +13,10 @@ from pathlib import Path
 import datasets
 
 from peftsweep import offline
+from peftsweep import demo_task as demo
 from peftsweep.config import DataConfig
-from peftsweep.data import demo
-from peftsweep.data.tasks import TASKS, TaskSpec
 from peftsweep.errors import DataError
+from peftsweep.tasks import TASKS, TaskSpec
 
 FILE_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json"}
 SPLIT_FILE_STEMS = {"train": ("train",), "validation": ("validation", "dev"), "test": ("test",)}

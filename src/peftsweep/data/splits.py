@@ -11,8 +11,8 @@ from __future__ import annotations
 import datasets
 
 from peftsweep.config import DataConfig
-from peftsweep.data.tasks import TaskSpec
 from peftsweep.errors import DataError
+from peftsweep.tasks import TaskSpec
 
 
 def _label_lookup(spec: TaskSpec) -> dict:

@@ -17,10 +17,10 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from peftsweep import offline
+from peftsweep import demo_task as demo
 from peftsweep.config import ModelConfig
-from peftsweep.data import demo
-from peftsweep.data.tasks import TaskSpec
 from peftsweep.errors import ConfigError
+from peftsweep.tasks import TaskSpec
 
 
 def resolve_path(ref: str, cache_dir: str | Path) -> str:

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
-from peftsweep.data.tasks import TaskSpec
 from peftsweep.models.metrics import build_metrics, predictions
+from peftsweep.tasks import TaskSpec
 
 
 class Diverged(RuntimeError):

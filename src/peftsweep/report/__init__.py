@@ -1,12 +1,15 @@
 """Reports of finished sweeps: tables and plots read from result.json files only.
 
 :func:`collect` gathers the trials, :func:`build_tables` chooses hyper-parameters
-on validation and reads test numbers there, :func:`write_tables` and
-:func:`write_plots` write CSV, LaTeX and PNG files. The command line is
-``peftsweep-report`` (:func:`peftsweep.report.cli.main`).
+on validation and reads test numbers there (with t intervals over seeds and
+paired comparisons, :mod:`.stats`), :func:`write_tables` and :func:`write_plots`
+write CSV, LaTeX and PNG files, and :func:`write_html` the self-contained
+index.html. The command line is ``peftsweep-report``
+(:func:`peftsweep.report.cli.main`).
 """
 
 from peftsweep.report.collect import Collection, Problem, collect
+from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import display, markdown_report, write_tables
 from peftsweep.report.tables import Tables, build_tables
@@ -19,6 +22,7 @@ __all__ = [
     "collect",
     "display",
     "markdown_report",
+    "write_html",
     "write_plots",
     "write_tables",
 ]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from peftsweep.report.collect import collect
+from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
 from peftsweep.report.tables import build_tables
@@ -28,7 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a sweep folder holding <job dir>/result.json files")
     parser.add_argument("--out", type=Path, default=None,
                         help="where to write files (default: <first SWEEP>/report)")
-    parser.add_argument("--no-plots", action="store_true", help="write tables only")
+    parser.add_argument("--no-plots", action="store_true",
+                        help="write tables only (index.html then has no figures)")
     return parser.parse_args(argv)
 
 
@@ -53,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or args.sweeps[0] / "report"
     written = write_tables(tables, out_dir, trials=collection.table)
     notes: list[str] = []
+    pngs: list[Path] = []
     if not args.no_plots:
         pngs, notes = write_plots(collection, tables, out_dir)
         written += pngs
+    written.append(write_html(collection, tables, out_dir, pngs, sweeps=args.sweeps,
+                              curves=not args.no_plots))
     print(markdown_report(tables))
     for note in notes:
         print(f"note: {note}")

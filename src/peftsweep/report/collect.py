@@ -22,6 +22,9 @@ TIMING_KEYS = ("wall_s", "setup_s", "train_s", "eval_s", "train_samples_per_s")
 # Rows sort by these so every table and plot comes out in the same order on every run.
 SORT_KEYS = ("model", "data", "strategy", "pretrained", "lr", "batch_size", "seed", "job_dir")
 DUPLICATE = "duplicate identity"
+# A setup is one GROUP; its hyper-parameters are chosen among the HPARAMS on validation.
+GROUP = ["model", "data", "strategy", "pretrained"]
+HPARAMS = ["lr", "batch_size"]
 
 
 class Problem(NamedTuple):
@@ -37,11 +40,13 @@ class Problem(NamedTuple):
 
 @dataclass
 class Collection:
-    """What the report knows: one row per trial, the unusable files, and the curves."""
+    """What the report knows: one row per trial, the unusable files, the curves and configs."""
 
     table: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The resolved config of each trial as its result holds it, by identity.
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -69,7 +74,9 @@ def collect(paths: Iterable[Path]) -> Collection:
     problems.extend(duplicates)
     rows = sorted((_row(sweep, path, result) for sweep, path, result in kept), key=_sort_key)
     histories = {result["identity"]: list(result.get("history") or []) for _, _, result in kept}
-    return Collection(table=_frame(rows), problems=problems, histories=histories)
+    configs = {result["identity"]: dict(result.get("config") or {}) for _, _, result in kept}
+    return Collection(table=_frame(rows), problems=problems, histories=histories,
+                      configs=configs)
 
 
 def _is_report_output(sweep: Path, path: Path) -> bool:

@@ -8,6 +8,7 @@ the figures it can support.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -201,3 +202,31 @@ def params_plots(collection: Collection, tables: Tables, out_dir: Path):
         ax.set_title(f"{data}: test metric vs trainable parameters")
         written.append(_save(fig, out_dir / f"test_vs_params_{_slug(data)}.png"))
     return written, []
+
+
+def trial_curve_png(history: list[dict], metric: str, best_step=None) -> bytes | None:
+    """One trial's validation curve as PNG bytes (for the HTML report); None without points.
+
+    A fixed layout rather than a constrained one: a sweep has hundreds of trials, and
+    the layout solver would double the time per figure.
+    """
+    key = f"validation/{metric}"
+    points = sorted((h["step"], h[key]) for h in history if _has_point(h, key))
+    if not points:
+        return None
+    steps, values = zip(*points, strict=True)
+    fig = Figure(figsize=(5.0, 2.8))
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
+    ax = fig.add_subplot()
+    ax.plot(steps, values, "-", marker=".", color="tab:blue")
+    title = f"validation {metric}"
+    if best_step is not None and not pd.isna(best_step):
+        ax.axvline(best_step, color="tab:red", linestyle="--", linewidth=1)
+        title += f" (dashed: best step {fmt_count(best_step)})"
+    ax.set_title(title, fontsize="medium")
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()

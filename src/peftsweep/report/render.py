@@ -2,7 +2,8 @@
 
 CSV files keep the raw numbers (full precision, machine-readable); Markdown and
 LaTeX show the formatted view: metrics to 4 decimals, parameter counts with
-thousands separators, mean ± sample std, and '–' where there is nothing to show.
+thousands separators, mean ± sample std, [low, high] for a 95% confidence
+interval, and '–' where there is nothing to show.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ DASH = "–"
 SECTIONS = {
     "selection": "Selection: best hyper-parameters on validation (mean over seeds)",
     "test": "Test at the selected hyper-parameters",
+    "comparisons": "Comparisons: paired over matched seeds, test metric at the selected "
+                   "hyper-parameters",
     "per_seed": "Per seed at the selected hyper-parameters",
     "gaps": "Gaps: failed, diverged and unusable results",
 }
-TEXT_COLUMNS = {"model", "data", "strategy", "init", "status", "trial", "error", "path"}
+TEXT_COLUMNS = {"model", "data", "strategy", "init", "status", "trial", "error", "path",
+                "compared", "a", "b", "within", "metric", "unmatched seeds", "warning"}
 
 
 def _missing(value) -> bool:
@@ -49,6 +53,20 @@ def fmt_lr(value) -> str:
         return f"{value:g}"
     mantissa, exponent = f"{value:.3e}".split("e")
     return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def fmt_interval(low, high) -> str:
+    if _missing(low) or _missing(high):
+        return DASH
+    return f"[{float(low):.4f}, {float(high):.4f}]"
+
+
+def fmt_p(value) -> str:
+    """p-values to 4 decimals; tiny ones in scientific notation rather than as 0.0000."""
+    if _missing(value):
+        return DASH
+    value = float(value)
+    return f"{value:.1e}" if value < 1e-4 else f"{value:.4f}"
 
 
 def fmt_init(value) -> str:
@@ -103,8 +121,53 @@ def display_test(frame: pd.DataFrame) -> pd.DataFrame:
             key = column[len("test/"):-len(" mean")]
             cells = zip(frame[column], frame[f"test/{key} std"], frame["seeds"], strict=True)
             out[f"test {key}"] = [fmt_mean_std(m, s, n) for m, s, n in cells]
+            bounds = zip(frame[f"test/{key} ci_low"], frame[f"test/{key} ci_high"], strict=True)
+            out[f"95% CI {key}"] = [fmt_interval(low, high) for low, high in bounds]
     out["seeds"] = frame["seeds"].map(fmt_count)
+    out["warning"] = frame["warning"].map(lambda text: text or "")
     return out
+
+
+def _within(row: pd.Series) -> str:
+    """What two compared setups share: the keys other than the compared factor."""
+    parts = [str(row[key]) for key in ("model", "data", "strategy") if not _missing(row[key])]
+    label = "/".join(parts)
+    if row["factor"] != "pretrained":
+        label += f" ({fmt_init(row['pretrained'])})"
+    return label
+
+
+def _level(factor: str, value) -> str:
+    if factor == "pretrained":
+        return fmt_init(value)
+    return DASH if _missing(value) else str(value)
+
+
+def _unmatched(only_a, only_b) -> str:
+    parts = [f"{side}: {seeds}" for side, seeds in (("a", only_a), ("b", only_b))
+             if not _missing(seeds) and str(seeds)]
+    return "; ".join(parts) or DASH
+
+
+def display_comparisons(frame: pd.DataFrame) -> pd.DataFrame:
+    test = frame["test"].iloc[0]
+    return pd.DataFrame({
+        "compared": frame["factor"].map(lambda f: "init" if f == "pretrained" else f),
+        "a": [_level(f, v) for f, v in zip(frame["factor"], frame["a"], strict=True)],
+        "b": [_level(f, v) for f, v in zip(frame["factor"], frame["b"], strict=True)],
+        "within": [_within(row) for _, row in frame.iterrows()],
+        "metric": frame["metric"].astype(object),
+        "seeds": frame["seeds"].map(fmt_count),
+        "mean a": frame["mean_a"].map(fmt_metric),
+        "mean b": frame["mean_b"].map(fmt_metric),
+        "difference a - b": frame["diff"].map(lambda v: DASH if _missing(v) else f"{v:+.4f}"),
+        "95% CI of difference": [fmt_interval(low, high) for low, high in
+                                 zip(frame["diff_ci_low"], frame["diff_ci_high"], strict=True)],
+        f"p ({test})": frame["p_value"].map(fmt_p),
+        "unmatched seeds": [_unmatched(a, b) for a, b in
+                            zip(frame["seeds_only_a"], frame["seeds_only_b"], strict=True)],
+        "warning": frame["warning"].map(lambda text: "" if _missing(text) else text),
+    })
 
 
 def display_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -117,7 +180,7 @@ def display_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _trial_label(row: pd.Series) -> str:
+def trial_label(row: pd.Series) -> str:
     if all(_missing(row[key]) for key in GROUP):
         return DASH
     parts = [str(row[key]) for key in ("model", "data", "strategy") if not _missing(row[key])]
@@ -145,7 +208,7 @@ def _without_prefix(error, path) -> str | None:
 def display_gaps(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "status": frame["status"].astype(object),
-        "trial": [_trial_label(row) for _, row in frame.iterrows()],
+        "trial": [trial_label(row) for _, row in frame.iterrows()],
         "step": frame["step"].map(fmt_count),
         "error": [_short(_without_prefix(e, p)) for e, p in zip(frame["error"], frame["path"],
                                                                   strict=True)],
@@ -156,6 +219,7 @@ def display_gaps(frame: pd.DataFrame) -> pd.DataFrame:
 DISPLAY = {
     "selection": display_selection,
     "test": display_test,
+    "comparisons": display_comparisons,
     "per_seed": display_per_seed,
     "gaps": display_gaps,
 }

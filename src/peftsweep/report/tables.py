@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from peftsweep.report.collect import Collection
+from peftsweep.report.collect import GROUP, HPARAMS, Collection
+from peftsweep.report.comparisons import comparison_table
+from peftsweep.report.stats import mean_interval, seed_warning
 
-GROUP = ["model", "data", "strategy", "pretrained"]
-HPARAMS = ["lr", "batch_size"]
 # Means that differ only by float noise (0.85+0.87 vs 0.86+0.86) count as a tie.
 TIE_DECIMALS = 10
 
@@ -27,17 +27,20 @@ class Tables(NamedTuple):
     test: pd.DataFrame
     per_seed: pd.DataFrame
     gaps: pd.DataFrame
+    comparisons: pd.DataFrame
 
 
 def build_tables(collection: Collection) -> Tables:
     grid = hp_grid(collection)
     selection = selection_table(grid)
+    per_seed = per_seed_table(collection, selection)
     return Tables(
         grid=grid,
         selection=selection,
         test=evaluation_table(collection, selection),
-        per_seed=per_seed_table(collection, selection),
+        per_seed=per_seed,
         gaps=gaps_table(collection),
+        comparisons=comparison_table(per_seed),
     )
 
 
@@ -113,7 +116,10 @@ def _test_keys(trials: pd.DataFrame, metric: str) -> list[str]:
 
 def evaluation_table(collection: Collection, selection: pd.DataFrame) -> pd.DataFrame:
     # Not named test_*: pytest would collect it wherever it is imported into a test module.
-    """Parameters and test metrics (mean, sample std over seeds) at the chosen hyper-parameters."""
+    """Parameters and test metrics at the chosen hyper-parameters.
+
+    Per test metric: mean, sample std and the 95% t interval of the mean over seeds.
+    """
     rows = []
     for chosen, trials in selected_trials(collection, selection):
         row = {key: chosen[key] for key in [*GROUP, *HPARAMS, "metric"]}
@@ -122,17 +128,21 @@ def evaluation_table(collection: Collection, selection: pd.DataFrame) -> pd.Data
         row["trainable_percent"] = trials["trainable_percent"].dropna().median()
         for key in _test_keys(trials, chosen["metric"]):
             values = trials[f"test/{key}"].dropna()
-            row[f"test/{key} mean"] = values.mean()
+            interval = mean_interval(values)
+            row[f"test/{key} mean"] = interval.mean
             row[f"test/{key} std"] = values.std(ddof=1)
+            row[f"test/{key} ci_low"] = interval.low
+            row[f"test/{key} ci_high"] = interval.high
         row["seeds"] = len(trials)
+        row["warning"] = seed_warning(len(trials))
         rows.append(row)
     base = [*GROUP, *HPARAMS, "metric", "params_trainable", "params_total", "trainable_percent"]
     if not rows:
-        return pd.DataFrame(columns=[*base, "seeds"])
+        return pd.DataFrame(columns=[*base, "seeds", "warning"])
     frame = pd.DataFrame(rows)
     # Test-metric columns differ between groups; put them between the counts and the seeds.
-    extra = [c for c in frame.columns if c not in base and c != "seeds"]
-    return frame[[*base, *extra, "seeds"]]
+    extra = [c for c in frame.columns if c not in base and c not in ("seeds", "warning")]
+    return frame[[*base, *extra, "seeds", "warning"]]
 
 
 def _typical(values: pd.Series):
@@ -152,11 +162,12 @@ def per_seed_table(collection: Collection, selection: pd.DataFrame) -> pd.DataFr
         for _, trial in trials.sort_values("seed").iterrows():
             rows.append({
                 **{key: chosen[key] for key in [*GROUP, *HPARAMS]},
-                "seed": trial["seed"], "metric": metric,
+                "seed": trial["seed"], "identity": trial["identity"], "metric": metric,
                 "val": trial.get(f"val/{metric}"), "best_step": trial["best_step"],
                 "best_epoch": trial["best_epoch"], "test": trial.get(f"test/{metric}"),
             })
-    columns = [*GROUP, *HPARAMS, "seed", "metric", "val", "best_step", "best_epoch", "test"]
+    columns = [*GROUP, *HPARAMS, "seed", "identity", "metric", "val", "best_step", "best_epoch",
+               "test"]
     return pd.DataFrame(rows, columns=columns)
 
 

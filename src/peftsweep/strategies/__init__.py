@@ -1,16 +1,28 @@
 """Tuning strategies: each decides which parameters of a backbone train.
 
-Add a strategy by writing a module with an ``Options`` dataclass and an
-``apply(model, options, family)`` function, then listing it in ``registry.py``.
+Add a strategy by writing one module here (an ``Options`` dataclass and a
+registered :class:`~peftsweep.strategies.base.Strategy` subclass) and one YAML
+file under ``conf/strategy/``: every module of this package is imported below,
+so it registers itself.
 """
+
+import importlib
+import pkgutil
 
 from peftsweep.strategies.registry import (
     STRATEGIES,
     apply_strategy,
     check_strategy_fits,
+    parse,
+    register,
     strategy_label,
     validate_strategy,
 )
 
-__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "strategy_label",
-           "validate_strategy"]
+_INFRASTRUCTURE = {"base", "common", "registry"}
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in _INFRASTRUCTURE:
+        importlib.import_module(f"{__name__}.{_module.name}")
+
+__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "parse", "register",
+           "strategy_label", "validate_strategy"]

@@ -7,25 +7,37 @@ variant whose BERT-tiny count (3,074) appears in the course reports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
+from peftsweep.schema import Schema, option
+from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules
+from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options:
-    train_head: bool = field(
-        default=True, metadata={"help": "Also train the whole task head (paper setting)."})
+class Options(Schema):
+    train_head: bool = option(True, "Also train the whole task head (paper setting); false: "
+                                    "biases only.")
 
 
-def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
-    freeze_all(model)
-    for name, param in model.named_parameters():
-        if name.endswith("bias"):
-            param.requires_grad_(True)
-    if options.train_head:
-        unfreeze_modules(model, family.head_modules)
-    return model
+@register
+class BitFit(Strategy):
+    name = "bitfit"
+    summary = "bias terms (+ task head by default)"
+    Options = Options
+
+    def trains_head(self, options: Options) -> bool:
+        return options.train_head
+
+    def apply(self, model: nn.Module, options: Options, family: Family) -> nn.Module:
+        freeze_all(model)
+        for name, param in model.named_parameters():
+            if name.endswith("bias"):
+                param.requires_grad_(True)
+        if options.train_head:
+            unfreeze_modules(model, family.head_modules)
+        return model

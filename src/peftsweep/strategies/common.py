@@ -32,3 +32,4 @@ def module_suffixes(model: nn.Module) -> set[str]:
         for start in range(len(parts)):
             suffixes.add(".".join(parts[start:]))
     return suffixes
+

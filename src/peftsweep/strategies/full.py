@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
+from peftsweep.strategies.base import NoOptions, Strategy
+from peftsweep.strategies.registry import register
 
 
-@dataclass(frozen=True)
-class Options:
-    pass
+@register
+class Full(Strategy):
+    name = "full"
+    summary = "every parameter trains"
+    Options = NoOptions
 
-
-def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
-    for param in model.parameters():
-        param.requires_grad_(True)
-    return model
+    def apply(self, model: nn.Module, options: NoOptions, family: Family) -> nn.Module:
+        for param in model.parameters():
+            param.requires_grad_(True)
+        return model

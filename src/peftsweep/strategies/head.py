@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from torch import nn
 
-from peftsweep.models.families import Family
+from peftsweep.families import Family
+from peftsweep.strategies.base import NoOptions, Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules
+from peftsweep.strategies.registry import register
 
 
-@dataclass(frozen=True)
-class Options:
-    pass
+@register
+class Head(Strategy):
+    name = "head"
+    summary = "task head only (linear probe)"
+    Options = NoOptions
 
-
-def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
-    freeze_all(model)
-    unfreeze_modules(model, family.head_modules)
-    return model
+    def apply(self, model: nn.Module, options: NoOptions, family: Family) -> nn.Module:
+        freeze_all(model)
+        unfreeze_modules(model, family.head_modules)
+        return model

@@ -2,36 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from torch import nn
-
-from peftsweep.models.families import Family
+from peftsweep.families import Family
+from peftsweep.schema import Schema, option
+from peftsweep.strategies.base import PeftStrategy
+from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options:
-    target_modules: list | None = field(
-        default=None, metadata={"help": "Modules to rescale; null = family default."})
-    feedforward_modules: list | None = field(
-        default=None, metadata={"help": "Targets that are feed-forward layers; null = default."})
+class Options(Schema):
+    target_modules: list[str] | None = option(None, "Modules to rescale; null: the family's "
+                                                    "default (key, value, output.dense).")
+    feedforward_modules: list[str] | None = option(
+        None, "Targets that are feed-forward layers (scaled on their input); null: the "
+              "feed-forward layers among the targets.")
 
 
-def targets(options: Options, family: Family) -> list[str]:
-    return list(options.target_modules or family.ia3_targets)
+@register
+class IA3(PeftStrategy):
+    name = "ia3"
+    summary = "learned activation rescaling (PEFT)"
+    Options = Options
+    family_targets = "ia3_targets"
 
+    def peft_config(self, options: Options, family: Family):
+        from peft import IA3Config, TaskType
 
-def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
-    # Imported here: peft takes seconds to import and most trials never need it.
-    from peft import IA3Config, TaskType, get_peft_model
-
-    feedforward = options.feedforward_modules
-    if feedforward is None:
-        feedforward = [t for t in targets(options, family) if t in family.ia3_feedforward]
-    config = IA3Config(
-        task_type=TaskType.SEQ_CLS,
-        target_modules=targets(options, family),
-        feedforward_modules=list(feedforward),
-        modules_to_save=list(family.head_modules),
-    )
-    return get_peft_model(model, config)
+        targets = self.targets(options, family)
+        feedforward = options.feedforward_modules
+        if feedforward is None:
+            feedforward = [t for t in targets if t in family.ia3_feedforward]
+        return IA3Config(task_type=TaskType.SEQ_CLS, target_modules=targets,
+                         feedforward_modules=list(feedforward),
+                         modules_to_save=list(family.head_modules))

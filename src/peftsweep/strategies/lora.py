@@ -6,49 +6,35 @@ the adapter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from torch import nn
-
-from peftsweep.models.families import Family
-
-BIAS_MODES = ("none", "all", "lora_only")
+from peftsweep.families import Family
+from peftsweep.schema import Schema, option
+from peftsweep.strategies.base import PeftStrategy
+from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options:
-    r: int = field(default=8, metadata={"help": "Rank of the low-rank update."})
-    alpha: float = field(default=16, metadata={"help": "Scaling: update is (alpha / r) * BA."})
-    dropout: float = field(default=0.1, metadata={"help": "Dropout on the LoRA input."})
-    target_modules: list | None = field(
-        default=None, metadata={"help": "Module names to adapt; null = family default."})
-    bias: str = field(default="none", metadata={"help": "Which biases train: none|all|lora_only."})
+class Options(Schema):
+    r: int = option(8, "Rank of the low-rank update.", gt=0)
+    alpha: float = option(16, "Scaling: the update is (alpha / r) * BA.", gt=0)
+    dropout: float = option(0.1, "Dropout on the LoRA input.", ge=0, lt=1)
+    target_modules: list[str] | None = option(None, "Module names to adapt; null: the family's "
+                                                    "default (query/value).")
+    bias: str = option("none", "Which biases train.", choices=("none", "all", "lora_only"))
 
 
-def check(options: Options) -> None:
-    if options.r <= 0:
-        raise ValueError(f"r must be > 0, got {options.r}")
-    if not 0 <= options.dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1), got {options.dropout}")
-    if options.bias not in BIAS_MODES:
-        raise ValueError(f"bias must be one of {', '.join(BIAS_MODES)}, got {options.bias!r}")
+@register
+class LoRA(PeftStrategy):
+    name = "lora"
+    summary = "low-rank adapters on attention (PEFT)"
+    Options = Options
+    family_targets = "lora_targets"
 
+    def peft_config(self, options: Options, family: Family):
+        from peft import LoraConfig, TaskType
 
-def targets(options: Options, family: Family) -> list[str]:
-    return list(options.target_modules or family.lora_targets)
-
-
-def apply(model: nn.Module, options: Options, family: Family) -> nn.Module:
-    # Imported here: peft takes seconds to import and most trials never need it.
-    from peft import LoraConfig, TaskType, get_peft_model
-
-    config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
-        r=options.r,
-        lora_alpha=options.alpha,
-        lora_dropout=options.dropout,
-        target_modules=targets(options, family),
-        bias=options.bias,
-        modules_to_save=list(family.head_modules),
-    )
-    return get_peft_model(model, config)
+        return LoraConfig(task_type=TaskType.SEQ_CLS, r=options.r, lora_alpha=options.alpha,
+                          lora_dropout=options.dropout, bias=options.bias,
+                          target_modules=self.targets(options, family),
+                          modules_to_save=list(family.head_modules))

@@ -1,82 +1,63 @@
-"""The one table of tuning strategies and the checks every strategy config passes."""
+"""The table of tuning strategies, filled by the strategy modules themselves."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from torch import nn
 
 from peftsweep.errors import ConfigError
-from peftsweep.models.families import Family
-from peftsweep.strategies import bitfit, full, head, ia3, lora
+from peftsweep.families import Family
+from peftsweep.schema import InvalidOption, build, defaults
+from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import module_suffixes
 
-
-@dataclass(frozen=True)
-class Strategy:
-    module: ModuleType
-    summary: str
-
-    @property
-    def options(self) -> type:
-        return self.module.Options
+STRATEGIES: dict[str, Strategy] = {}
 
 
-STRATEGIES: dict[str, Strategy] = {
-    "full": Strategy(full, "every parameter trains"),
-    "bitfit": Strategy(bitfit, "bias terms (+ task head by default)"),
-    "head": Strategy(head, "task head only (linear probe)"),
-    "lora": Strategy(lora, "low-rank adapters on attention (PEFT)"),
-    "ia3": Strategy(ia3, "learned activation rescaling (PEFT)"),
-}
+def register(cls: type[Strategy]) -> type[Strategy]:
+    """Class decorator: make a strategy selectable as ``strategy=<cls.name>``."""
+    STRATEGIES[cls.name] = cls()
+    return cls
 
 
-def _options(raw: dict[str, Any]) -> tuple[str, Any]:
+def parse(raw: dict[str, Any]) -> tuple[Strategy, Any]:
+    """The strategy named in ``raw`` and its checked options."""
     name = raw.get("name")
     if name not in STRATEGIES:
         raise ConfigError("strategy.name", f"unknown strategy {name!r}", ", ".join(STRATEGIES))
-    cls = STRATEGIES[name].options
-    fields = {f.name for f in dataclasses.fields(cls)}
+    strategy = STRATEGIES[name]
     values = {k: v for k, v in raw.items() if k != "name"}
-    unknown = sorted(set(values) - fields)
-    if unknown:
-        allowed = ", ".join(sorted(fields)) or "no options"
-        raise ConfigError(f"strategy.{unknown[0]}", f"not an option of {name}", allowed)
-    return name, cls(**values)
+    return strategy, build(strategy.Options, values, "strategy")
 
 
-def validate_strategy(raw: dict[str, Any]) -> dict[str, Any]:
-    """Check a strategy config; return it with every default filled in (for stable identities)."""
-    name, options = _options(raw)
-    check = getattr(STRATEGIES[name].module, "check", None)
-    if check is not None:
-        try:
-            check(options)
-        except ValueError as err:
-            raise ConfigError(f"strategy ({name})", str(err)) from err
-    return {"name": name, **dataclasses.asdict(options)}
+def validate_strategy(raw: dict[str, Any], family: Family) -> dict[str, Any]:
+    """Check a strategy config; return it with every default filled in (stable identities)."""
+    strategy, options = parse(raw)
+    try:
+        strategy.check(options, family)
+    except InvalidOption as err:
+        raise ConfigError(f"strategy.{err.key}", err.problem, err.allowed) from err
+    return {"name": strategy.name, **dataclasses.asdict(options)}
 
 
-def strategy_label(strategy: dict[str, Any]) -> str:
+def strategy_label(config: dict[str, Any]) -> str:
     """Name plus the options that differ from their defaults: 'lora(r=2, alpha=8)'."""
-    name, options = _options(strategy)
-    defaults = STRATEGIES[name].options()
-    changed = [f"{f.name}={getattr(options, f.name)}" for f in dataclasses.fields(options)
-               if getattr(options, f.name) != getattr(defaults, f.name)]
-    return f"{name}({', '.join(changed)})" if changed else name
+    strategy, options = parse(config)
+    base = defaults(strategy.Options)
+    changed = [f"{key}={value}" for key, value in dataclasses.asdict(options).items()
+               if value != base[key]]
+    return f"{strategy.name}({', '.join(changed)})" if changed else strategy.name
 
 
-def check_strategy_fits(model: nn.Module, strategy: dict[str, Any], family: Family) -> None:
+def check_strategy_fits(model: nn.Module, config: dict[str, Any], family: Family) -> None:
     """Fail early when a strategy names modules that this model does not have."""
-    name, options = _options(strategy)
-    module = STRATEGIES[name].module
-    suffixes = module_suffixes(model)
-    wanted = list(getattr(module, "targets", lambda *_: [])(options, family))
-    if name in ("bitfit", "head", "lora", "ia3") and (name != "bitfit" or options.train_head):
+    strategy, options = parse(config)
+    wanted = list(strategy.targets(options, family))
+    if strategy.trains_head(options):
         wanted += list(family.head_modules)
+    suffixes = module_suffixes(model)
     missing = [target for target in wanted if target not in suffixes]
     if missing:
         leaves = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
@@ -85,6 +66,6 @@ def check_strategy_fits(model: nn.Module, strategy: dict[str, Any], family: Fami
                           ", ".join(leaves))
 
 
-def apply_strategy(model: nn.Module, strategy: dict[str, Any], family: Family) -> nn.Module:
-    name, options = _options(strategy)
-    return STRATEGIES[name].module.apply(model, options, family)
+def apply_strategy(model: nn.Module, config: dict[str, Any], family: Family) -> nn.Module:
+    strategy, options = parse(config)
+    return strategy.apply(model, options, family)
