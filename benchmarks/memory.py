@@ -34,11 +34,11 @@ def measure(model_name: str, strategy: str, checkpointing: bool, batch: int, len
     import torch
 
     from peftsweep.compose import compose_config
-    from peftsweep.data.tasks import TASKS
+    from peftsweep.families import FAMILIES
     from peftsweep.models.backbone import build_backbone
     from peftsweep.models.checkpointing import enable_gradient_checkpointing
-    from peftsweep.families import FAMILIES
     from peftsweep.strategies import apply_strategy
+    from peftsweep.tasks import TASKS
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -10,10 +10,10 @@ import torch
 from test_params import SMALL_ARCHS
 
 from peftsweep.config import ModelConfig
-from peftsweep.data.tasks import TASKS
-from peftsweep.models.backbone import build_backbone
 from peftsweep.families import FAMILIES
+from peftsweep.models.backbone import build_backbone
 from peftsweep.strategies import STRATEGIES, apply_strategy, validate_strategy
+from peftsweep.tasks import TASKS
 
 SPEC = dataclasses.replace(TASKS["demo"], label_names=("a", "b"))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import hub_cache
 import pytest
 
-from peftsweep.data import demo
+from peftsweep import demo_task as demo
 
 MODEL_ID = "peftsweep-test/tiny-bert"
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import datasets
 
-from peftsweep import offline
 from peftsweep import demo_task as demo
+from peftsweep import offline
 from peftsweep.config import DataConfig
 from peftsweep.errors import DataError
 from peftsweep.tasks import TASKS, TaskSpec

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from peftsweep import offline
 from peftsweep import demo_task as demo
+from peftsweep import offline
 from peftsweep.config import ModelConfig
 from peftsweep.errors import ConfigError
 from peftsweep.tasks import TaskSpec
