@@ -10,6 +10,7 @@ import torch
 from test_params import SMALL_ARCHS
 
 from peftsweep.config import ModelConfig
+from peftsweep.errors import ConfigError
 from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone
 from peftsweep.strategies import STRATEGIES, apply_strategy, validate_strategy
@@ -38,7 +39,14 @@ def test_one_step_trains_what_the_strategy_says(family, strategy):
     config = ModelConfig(name=f"small_{family}", name_or_path="unused", pretrained=False,
                          family=family, arch=SMALL_ARCHS[family])
     model = build_backbone(config, SPEC, Vocabulary(), "unused")
-    model = apply_strategy(model, validate_strategy({"name": strategy}), FAMILIES[family])
+    if strategy == "prefix" and not FAMILIES[family].prefix_tuning:
+        with pytest.raises(ConfigError, match="prefix tuning needs"):
+            validate_strategy({"name": strategy}, FAMILIES[family])
+        return
+    # A short prefix: prefix + tokens must fit the small archs' 24 positions.
+    options = {"num_virtual_tokens": 4} if strategy == "prefix" else {}
+    model = apply_strategy(model, validate_strategy({"name": strategy, **options},
+                                                    FAMILIES[family]), FAMILIES[family])
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(trainable, lr=0.5)
@@ -52,9 +60,9 @@ def test_one_step_trains_what_the_strategy_says(family, strategy):
                if not torch.equal(p.detach(), before[name])}
     wanted = {name for name, p in model.named_parameters() if p.requires_grad}
     assert wanted and changed <= wanted
-    if strategy in ("lora", "ia3"):
+    if strategy in ("lora", "ia3", "prefix"):
         # LoRA's B starts at zero, so its A has no gradient on the first step.
-        assert any(".lora_B." in n or ".ia3_l." in n for n in changed)
+        assert any(key in n for n in changed for key in (".lora_B.", ".ia3_l.", "prompt_encoder"))
     else:
         # All but parameters whose first gradient vanishes below float resolution (DeBERTa's
         # LayerNorm scale over the relative position embeddings, at random init).
