@@ -7,6 +7,7 @@ A family's key is its transformers ``model_type`` (models are built with
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -52,14 +53,6 @@ FAMILIES: dict[str, Family] = {
         ia3_feedforward=("output.dense",),
         prefix_tuning=False,  # its attention takes no key/value cache
     ),
-    # ELECTRA's discriminator: BERT's layer names; its head is classifier.dense + out_proj.
-    "electra": Family(
-        name="electra",
-        head_modules=("classifier",),
-        lora_targets=("query", "value"),
-        ia3_targets=("key", "value", "output.dense"),
-        ia3_feedforward=("output.dense",),
-    ),
     "distilbert": Family(
         name="distilbert",
         head_modules=("pre_classifier", "classifier"),
@@ -69,3 +62,6 @@ FAMILIES: dict[str, Family] = {
         prefix_tuning=False,
     ),
 }
+# ELECTRA's discriminator has BERT's module names (its head, `classifier`, is a dense layer
+# plus out_proj), so BERT's row holds for it.
+FAMILIES["electra"] = dataclasses.replace(FAMILIES["bert"], name="electra")

@@ -5,23 +5,22 @@ from __future__ import annotations
 import os
 
 TRUE = ("1", "true", "yes", "on")
+MODEL_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+DATASET_FLAGS = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
 
 
-def _set(*names: str) -> list[str]:
-    return [name for name in names if os.environ.get(name, "").strip().lower() in TRUE]
+def _hint(flags: tuple[str, ...], cache: str, otherwise: str) -> str:
+    """One parenthesised sentence naming the flags that are set; empty when none is."""
+    found = [name for name in flags if os.environ.get(name, "").strip().lower() in TRUE]
+    if not found:
+        return ""
+    return (f" ({'/'.join(found)} is set and it is not in the {cache}: load it once with "
+            f"network access and those unset, or {otherwise})")
 
 
 def model_hint() -> str:
-    flags = _set("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    if not flags:
-        return ""
-    return (f" ({'/'.join(flags)} is set and it is not in the Hugging Face cache: run once with "
-            "network access and those unset to download it, or give a local folder)")
+    return _hint(MODEL_FLAGS, "Hugging Face cache", "give a local folder")
 
 
 def dataset_hint() -> str:
-    flags = _set("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
-    if not flags:
-        return ""
-    return (f" ({'/'.join(flags)} is set and it is not in the datasets cache: load it once "
-            "with network access and those unset, or use data.source=files)")
+    return _hint(DATASET_FLAGS, "datasets cache", "use data.source=files")
