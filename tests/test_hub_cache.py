@@ -97,7 +97,7 @@ def test_model_id_missing_from_the_cache_says_what_to_do(offline_hub, run_train)
 
 
 def test_dataset_missing_from_the_cache_says_what_to_do(offline_hub, run_train):
-    proc = run_train("data=sst2", "model=tiny")
+    proc = run_train("data=sst2", "model=tiny", "data.max_length=32")
     assert proc.returncode == 2
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("peftsweep: error:")]
     assert "nyu-mll/glue" in line and "sst2" in line and "HF_DATASETS_OFFLINE" in line
