@@ -14,6 +14,7 @@ BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity bench-memory clean
+.PHONY: export predict evaluate
 
 help: ## List the documented targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -56,6 +57,18 @@ tables: $(REPORTS) ## Remake the reports of all sweeps whose results changed
 %/report/report.md: $$(shell find $$* -name result.json -not -path '*/report/*' 2>/dev/null)
 	$(PY) -m peftsweep.report $*
 
+export: $(STAMP) ## Selected models of a sweep in HF format: make export SWEEP=... [TRIAL=...] [ARGS=--merge]
+	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
+	$(VENV)/bin/peftsweep-export $(SWEEP) $(if $(TRIAL),--trial $(TRIAL)) $(ARGS)
+
+predict: $(STAMP) ## Labels from an export: make predict DIR=... TEXT="..." or FILE=in.csv [OUT=out.csv]
+	@test -n "$(DIR)" || { echo "set DIR=<export folder> (make export writes them)"; exit 2; }
+	$(VENV)/bin/peftsweep-predict $(DIR) $(if $(FILE),--file $(FILE) $(if $(OUT),--out $(OUT)),--text "$(TEXT)" $(if $(filter command line,$(origin PAIR)),--pair "$(PAIR)")) $(ARGS)
+
+evaluate: $(STAMP) ## Task metrics of an export: make evaluate DIR=... [ARGS="--data data=rte ..."]
+	@test -n "$(DIR)" || { echo "set DIR=<export folder> (make export writes them)"; exit 2; }
+	$(VENV)/bin/peftsweep-evaluate $(DIR) $(ARGS)
+
 params: $(STAMP) ## Exact parameter breakdown per strategy: make params MODEL=bert_tiny
 	$(VENV)/bin/peftsweep-params model=$(MODEL) $(ARGS)
 
@@ -65,7 +78,7 @@ inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" P
 bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)
 
-bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores)
+bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores; docs/benchmarks.md)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
 
 bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)

@@ -1,4 +1,7 @@
-"""Shared test setup: offline, a private cache, and small demo trials."""
+"""Shared fixtures: a private cache, train.py in a subprocess, an RTE-shaped folder.
+
+Constants and helper functions live in helpers.py; test modules import them from there.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# Nothing in the tests may reach the network.
-OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-os.environ.update(OFFLINE)
-
-# Small, fast demo trials (a few seconds each on 2 cores).
-FAST = ["data.demo_size=400", "epochs=2", "batch_size=32", "lr=2e-3", "logger=none"]
+from helpers import OFFLINE, ROOT, write_rte
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +32,9 @@ def run_train(cache_dir):
                               env=env, capture_output=True, text=True, timeout=timeout)
 
     return run
+
+
+@pytest.fixture
+def rte_dir(tmp_path) -> Path:
+    """A small RTE-shaped folder: train.tsv and validation.tsv with GLUE's columns."""
+    return write_rte(tmp_path / "rte")

@@ -6,18 +6,7 @@ import pytest
 
 from peftsweep.train import cli
 
-from test_data import RTE_ROWS, write_tsv
-
-HEADER = ("index", "sentence1", "sentence2", "label")
-
-
-@pytest.fixture
-def rte_dir(tmp_path):
-    folder = tmp_path / "rte"
-    folder.mkdir()
-    write_tsv(folder / "train.tsv", HEADER, [(i, *r) for i, r in enumerate(RTE_ROWS * 5)])
-    write_tsv(folder / "validation.tsv", HEADER, [(i, *r) for i, r in enumerate(RTE_ROWS)])
-    return folder
+from helpers import RTE_HEADER, write_tsv
 
 
 def rte(folder, *extra) -> list[str]:
@@ -92,7 +81,7 @@ def test_label_outside_declared_set(capsys, tmp_path, rte_dir, cache_dir):
 
 
 def test_empty_split(capsys, tmp_path, rte_dir, cache_dir):
-    write_tsv(rte_dir / "validation.tsv", HEADER, [])
+    write_tsv(rte_dir / "validation.tsv", RTE_HEADER, [])
     check_rejected(capsys, tmp_path, rte(rte_dir), r"validation.tsv is empty")
 
 

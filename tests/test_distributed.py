@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import FAST
 
 from peftsweep import trial as trial_module
 from peftsweep.data.batching import LengthGroupedBatchSampler
@@ -12,8 +13,6 @@ from peftsweep.distributed import RANK_DIR
 from peftsweep.preflight import check_sweep
 from peftsweep.results import read_result
 from peftsweep.train import CONF_DIR
-
-from conftest import FAST
 
 LENGTHS = np.random.default_rng(0).integers(3, 60, size=203)
 

@@ -16,7 +16,7 @@ import pytest
 
 from peftsweep.report.cli import main
 
-from test_report import grid_results, make_result, write_sweep
+from helpers import grid_results, make_result, write_sweep
 
 HOSTILE = "<script>alert(1)</script>"
 

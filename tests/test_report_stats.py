@@ -15,7 +15,7 @@ import pytest
 from peftsweep.report import build_tables, collect, display
 from peftsweep.report.stats import mean_interval, paired_comparison, seed_warning
 
-from test_report import grid_results, make_result, write_sweep
+from helpers import grid_results, make_result, write_sweep
 
 # t quantile for a two-sided 95% interval (0.975), from a t table.
 T975 = {1: 12.706204736174706, 2: 4.302652729911275, 3: 3.182446305284263}

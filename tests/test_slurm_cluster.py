@@ -1,4 +1,4 @@
-"""Smoke tests for the throwaway Slurm cluster in slurm_cluster.py (real sbatch jobs)."""
+"""Smoke tests for the throwaway Slurm cluster of tests/slurm_cluster/ (real sbatch jobs)."""
 
 from __future__ import annotations
 

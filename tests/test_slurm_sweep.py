@@ -1,4 +1,4 @@
-"""Sweeps through hydra/launcher=slurm against a real one-node Slurm cluster (slurm_cluster.py).
+"""Sweeps through hydra/launcher=slurm against a real one-node Slurm cluster (tests/slurm_cluster/).
 
 Jobs ask for 1 CPU and 1 GB (the node has 2 CPUs) and run torch with 1 thread: the test
 cluster does not bind jobs to their CPUs, so torch would otherwise start one thread per core.

@@ -21,7 +21,7 @@ from peftsweep.strategies import (
 )
 from peftsweep.tasks import TASKS
 
-from tests_paths import CONF
+from helpers import CONF
 
 
 def bert_tiny(cache_dir) -> tuple:

@@ -14,7 +14,7 @@ import pytest
 
 from peftsweep.results import read_result
 
-from conftest import FAST, OFFLINE, ROOT
+from helpers import FAST, OFFLINE, ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +37,11 @@ def test_demo_grid_as_written_gives_four_results(run_train, tmp_path):
     summary = json.loads((sweep / "summary.json").read_text())
     assert summary["counts"] == {"ok": 4, "failed": 0, "diverged": 0, "corrupt": 0}
     assert "4 ok, 0 failed, 0 diverged" in proc.stderr
+    # Full fine-tuning keeps only the selected learning rate's weights; BitFit keeps both.
+    kept = sorted(read_result(p.parent.parent / "result.json")["science"]["strategy"]
+                  for p in sweep.rglob("weights/weights.json"))
+    assert kept == ["bitfit", "bitfit", "full"]
+    assert summary["weights_bytes"] > 0 and "kept weights" in proc.stderr
 
 
 def test_diverging_combination_is_isolated_and_reported(run_train, tmp_path):

@@ -8,15 +8,9 @@ import pytest
 
 from peftsweep import trial as trial_module
 from peftsweep.models.module import SequenceClassifier
-from peftsweep.preflight import check_sweep
 from peftsweep.results import SCHEMA_VERSION, read_result
-from peftsweep.train import CONF_DIR
 
-from conftest import FAST
-
-
-def config(*overrides: str):
-    return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+from helpers import trial_config as config
 
 
 def watch_training_steps(monkeypatch, record) -> None:

@@ -98,6 +98,13 @@ class TrainerConfig(Schema):
                                            "$PEFTSWEEP_THREADS.", gt=0, runtime=True)
     keep_checkpoint: bool = option(False, "Keep the best checkpoint after the trial.",
                                    runtime=True)
+    keep_weights: str = option("trainable", "trainable: keep the best checkpoint's trainable "
+                                            "parameters for export (docs/export.md); none.",
+                               choices=("trainable", "none"), runtime=True)
+    full_weights: str = option("selected", "What strategies training every parameter keep: "
+                                           "selected (pruned to the report's selection when the "
+                                           "sweep ends), all, none.",
+                               choices=("selected", "all", "none"), runtime=True)
     enable_progress_bar: bool = option(False, "Lightning's per-step progress bar.",
                                        runtime=True)
     fused_adamw: bool = option(True, "Fused AdamW kernel (CPU and GPU).")

@@ -20,6 +20,9 @@ Schema (version 1)::
     test_split      str: which split the test metrics come from, and why
     history         [{"step", "epoch", "validation/<metric>": v, ...}, ...]
     params          {"trainable", "total", "trainable_percent"}
+    weights         {"file", "policy", "tensors", "parameters", "bytes",
+                     "frozen_fingerprint"} | null: what the trial kept in
+                    weights/ for export (see weights.py)
     timing          {"wall_s", "setup_s", "train_s", "eval_s",
                      "train_samples_per_s"}
     runtime         {"device", "precision", "gpu_slot", "hostname", ...}

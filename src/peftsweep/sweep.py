@@ -16,6 +16,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from peftsweep import weights
 from peftsweep.results import CorruptResult, atomic_write_json, iter_result_paths, read_result
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,8 @@ def summarize(sweep_dir: Path) -> dict[str, Any]:
         counts[result["status"]] += 1
         if result["status"] != "ok":
             problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
-    return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems}
+    return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems,
+            "weights_bytes": weights.disk_bytes(sweep_dir)}
 
 
 def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:
@@ -88,6 +90,7 @@ class SweepSummary(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
+        weights.prune_unselected(sweep_dir)
         summary = summarize(sweep_dir)
         atomic_write_json(sweep_dir / "summary.json", summary)
         LAST_SUMMARY.clear()

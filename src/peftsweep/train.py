@@ -91,6 +91,7 @@ def _exit_code(multirun: bool) -> int:
         counts = sweep.LAST_SUMMARY["counts"]
         bad = counts["failed"] + counts["diverged"] + counts["corrupt"]
         print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
-              f"{counts['failed']} failed, {counts['diverged']} diverged", file=sys.stderr)
+              f"{counts['failed']} failed, {counts['diverged']} diverged; kept weights "
+              f"{sweep.LAST_SUMMARY.get('weights_bytes', 0) / 1e6:.1f} MB", file=sys.stderr)
         return 1 if bad else 0
     return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1

@@ -17,7 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from filelock import FileLock, Timeout
 
-from peftsweep import distributed, runtime
+from peftsweep import distributed, runtime, weights
 from peftsweep.config import TrialConfig
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
@@ -81,6 +81,7 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any
     if result["status"] != "ok":
         # A failed trial restarts from scratch next time: its checkpoints led here.
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
+        shutil.rmtree(job_dir / weights.WEIGHTS_DIR, ignore_errors=True)
     write_result(job_dir, result)
     return result
 
@@ -125,6 +126,9 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
                  verbose=False)
+    # The module now holds the best checkpoint's weights (restored by test); rank 0 writes.
+    kept = (weights.keep(module.model, job_dir, cfg.trainer.keep_weights,
+                         cfg.trainer.full_weights, params) if trainer.is_global_zero else None)
     if not cfg.trainer.keep_checkpoint and trainer.is_global_zero:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
     samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
@@ -137,6 +141,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "resumed_from_step": resumed_step,
         "params": params,
         "batches": datamodule.batching,
+        "weights": kept,
         "world_size": trainer.world_size,  # DDP ranks; samples/s counts all of them
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),

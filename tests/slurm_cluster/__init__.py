@@ -41,8 +41,8 @@ from pathlib import Path
 
 import pytest
 
-from slurm_client import SlurmClient
-from slurm_conf import conf_text
+from .client import SlurmClient
+from .conf import conf_text
 
 DAEMONS = ("munged", "slurmctld", "slurmd")  # in start-up order
 REQUIRED_BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")

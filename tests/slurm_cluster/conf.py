@@ -1,4 +1,4 @@
-"""The slurm.conf of the one-node test cluster (see tests/slurm_cluster.py).
+"""The slurm.conf of the one-node test cluster (see tests/slurm_cluster/__init__.py).
 
 * ``AuthInfo=cred_expire`` also sets how long a requeued job waits before it may start again
   (default 120 s, minimum 5 s): 10 s here. ``sched_interval``/``bf_interval`` of 1 s make the
