@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 import transformers.modeling_utils
-from conftest import FAST
 
 from peftsweep import trial as trial_module
 from peftsweep.models.module import SequenceClassifier
-from peftsweep.preflight import check_sweep
-from peftsweep.train import CONF_DIR
 
-SMALL = [*FAST, "data.demo_size=200", "epochs=1"]
+from helpers import trial_config
+
+SMALL = ["data.demo_size=200", "epochs=1"]
 TRAINING_STEP = SequenceClassifier.training_step
 
 
@@ -25,7 +24,7 @@ def run(tmp_path, monkeypatch, name: str, *overrides: str) -> dict:
         return loss
 
     monkeypatch.setattr(SequenceClassifier, "training_step", recorded)
-    cfg = check_sweep([*SMALL, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+    cfg = trial_config(*SMALL, *overrides)
     result = trial_module.run_trial(cfg, tmp_path / name)
     assert result["status"] == "ok", result["error"]
     return {**result, "losses": losses}

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FAST
 
 from peftsweep import trial as trial_module
 from peftsweep.data.batching import LengthGroupedBatchSampler
 from peftsweep.distributed import RANK_DIR
-from peftsweep.preflight import check_sweep
 from peftsweep.results import read_result
-from peftsweep.train import CONF_DIR
+
+from helpers import trial_config
 
 LENGTHS = np.random.default_rng(0).integers(3, 60, size=203)
 
@@ -62,8 +61,7 @@ def test_evaluation_shards_count_every_example_once():
 
 
 def config(*overrides: str):
-    return check_sweep([*FAST, "trainer.accelerator=cpu", *overrides], multirun=False,
-                       conf_dir=CONF_DIR)[0]
+    return trial_config("trainer.accelerator=cpu", *overrides)
 
 
 def run(tmp_path, name: str, *overrides: str) -> dict:
