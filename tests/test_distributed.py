@@ -80,11 +80,17 @@ def test_two_processes_evaluate_exactly_like_one(tmp_path, cache_dir):
     # numbers, which a rank scoring only its own half (or counting an example twice) would not.
     frozen = ["lr=1e-30", "epochs=1"]
     one = run(tmp_path, "one", *frozen, "batch_size=32")
-    two = run(tmp_path, "two", *frozen, "batch_size=16", "trainer.devices=2")
+    two_ranks = [*frozen, "batch_size=16", "trainer.devices=2", "trainer.keep_checkpoint=true"]
+    two = run(tmp_path, "two", *two_ranks)
     assert two["history"] == one["history"]
     assert two["test"] == one["test"]
+    assert two["world_size"] == 2
     assert (tmp_path / "two" / RANK_DIR / "rank1.log").exists()
-    assert not (tmp_path / "two" / "checkpoints").exists()
+    # Killed after its last checkpoint, before its result: both ranks resume from last.ckpt.
+    (tmp_path / "two" / "result.json").unlink()
+    resumed = run(tmp_path, "two", *two_ranks)
+    assert resumed["resumed_from_step"] == two["history"][-1]["step"]
+    assert resumed["history"] == two["history"] and resumed["test"] == two["test"]
 
 
 @pytest.mark.integration

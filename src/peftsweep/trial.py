@@ -131,7 +131,9 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                          cfg.trainer.full_weights, params) if trainer.is_global_zero else None)
     if not cfg.trainer.keep_checkpoint and trainer.is_global_zero:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
-    samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
+    # None: resumed from a checkpoint written after the last epoch, nothing left to train.
+    first = trainer.current_epoch if timer.first_epoch is None else timer.first_epoch
+    samples = len(datamodule.splits["train"]) * (trainer.current_epoch - first)
     return {
         "metric": {"name": spec.main_metric, "mode": "max"},
         "best": best,
