@@ -13,7 +13,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report tables params inspect bench bench-parity bench-memory clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-memory clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -48,6 +48,10 @@ lint: $(STAMP) ## Check style with ruff
 report: $(STAMP) ## Tables and plots of one sweep: make report SWEEP=multirun/<date>/<time>
 	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
 	$(PY) -m peftsweep.report $(SWEEP)
+
+status: $(STAMP) ## Where each trial of a sweep stands, and the ETA: make status SWEEP=multirun/<date>/<time>
+	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
+	$(PY) -m peftsweep.status $(SWEEP) $(ARGS)
 
 # Each sweep's report is remade only when one of its result files is newer.
 SWEEP_DIRS := $(patsubst %/multirun.yaml,%,$(wildcard multirun/*/*/multirun.yaml))

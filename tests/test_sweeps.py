@@ -35,7 +35,8 @@ def test_demo_grid_as_written_gives_four_results(run_train, tmp_path):
         ("bitfit", 3e-3), ("bitfit", 2e-3), ("full", 3e-3), ("full", 2e-3)}
     assert all(r["status"] == "ok" for r in found.values())
     summary = json.loads((sweep / "summary.json").read_text())
-    assert summary["counts"] == {"ok": 4, "failed": 0, "diverged": 0, "corrupt": 0}
+    assert summary["counts"] == {"ok": 4, "failed": 0, "diverged": 0, "corrupt": 0,
+                                 "missing": 0}
     assert "4 ok, 0 failed, 0 diverged" in proc.stderr
     # Full fine-tuning keeps only the selected learning rate's weights; BitFit keeps both.
     kept = sorted(read_result(p.parent.parent / "result.json")["science"]["strategy"]

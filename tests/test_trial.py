@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -56,6 +57,16 @@ def test_result_json_has_the_contract_fields(first_run):
     assert "official test split" in on_disk["test_split"]
     assert (job_dir / "csv" / "metrics.csv").exists() is False  # logger=none in FAST
     assert not (job_dir / "checkpoints").exists()  # removed after success by default
+
+
+def test_progress_file_follows_validations_and_says_ended(first_run):
+    _, job_dir, result = first_run
+    progress = json.loads((job_dir / "progress.json").read_text())
+    last = result["history"][-1]
+    assert progress["ended"] is True and progress["max_epochs"] == 2
+    assert (progress["first_epoch"], progress["epochs_done"]) == (0, 2)
+    assert (progress["epoch"], progress["step"]) == (last["epoch"], last["step"])
+    assert progress["validation"]["accuracy"] == pytest.approx(last["validation/accuracy"])
 
 
 def test_same_config_and_seed_give_the_same_metrics(first_run, tmp_path):

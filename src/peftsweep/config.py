@@ -153,6 +153,10 @@ class RunConfig(Schema):
     cache_dir: str | None = option(None, "Tokenized datasets and built-in tokenizers; null: "
                                          "$PEFTSWEEP_CACHE or ~/.cache/peftsweep.")
     experiment_name: str = option("peftsweep", "Job names for launchers.")
+    dry_run: bool = option(False, "Compose and check every trial, print what would run and "
+                                  "what a resume skips; train nothing.")
+    fail_fast: bool = option(False, "Stop launching trials after the first failed or diverged "
+                                    "one (trials already running finish).")
 
 
 # The groups under their key in a composed config (``strategy`` is checked by its registry).

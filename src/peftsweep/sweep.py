@@ -17,6 +17,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 from peftsweep import weights
+from peftsweep.plan import read_plan, trial_folder_name
 from peftsweep.results import CorruptResult, atomic_write_json, iter_result_paths, read_result
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,7 @@ def _trial_name(*, _root_: DictConfig) -> str:
 
     science = {k: _root_[k] for k in _root_ if k != "hydra"}
     cfg = validate(OmegaConf.to_container(OmegaConf.create(science), resolve=True))
-    s = cfg.summary()
-    strategy = s["strategy"].split("(")[0]
-    return f"{strategy}_lr{s['lr']:g}_bs{s['batch_size']}_seed{s['seed']}_{cfg.identity()[:8]}"
+    return trial_folder_name(cfg)
 
 
 def register_resolvers() -> None:
@@ -49,20 +48,37 @@ def register_resolvers() -> None:
 
 
 def summarize(sweep_dir: Path) -> dict[str, Any]:
-    counts = {"ok": 0, "failed": 0, "diverged": 0, "corrupt": 0}
-    problems = []
-    for path in iter_result_paths(sweep_dir):
+    """Count results; with a plan, count the planned trials, those without a result as missing."""
+    counts = {"ok": 0, "failed": 0, "diverged": 0, "corrupt": 0, "missing": 0}
+    problems: list[str] = []
+    for planned, path in _expected_results(Path(sweep_dir)):
+        if planned is not None and not path.exists():
+            counts["missing"] += 1
+            problems.append(f"{planned.folder}: missing: no result ({planned.label})")
+            continue
         try:
             result = read_result(path)
         except CorruptResult as err:
             counts["corrupt"] += 1
             problems.append(str(err))
             continue
-        counts[result["status"]] += 1
+        if planned is not None and result["identity"] != planned.identity:
+            counts["missing"] += 1
+            problems.append(f"{planned.folder}: missing: its result is another trial's")
+            continue
+        counts[result["status"]] = counts.get(result["status"], 0) + 1
         if result["status"] != "ok":
             problems.append(f"{path.parent.name}: {result['status']}: {result.get('error')}")
     return {"sweep_dir": str(sweep_dir), "counts": counts, "problems": problems,
             "weights_bytes": weights.disk_bytes(sweep_dir)}
+
+
+def _expected_results(sweep_dir: Path) -> list[tuple[Any, Path]]:
+    """(planned trial, its result path) per planned trial; without a plan, the files found."""
+    plan = read_plan(sweep_dir)
+    if plan is None:
+        return [(None, path) for path in iter_result_paths(sweep_dir)]
+    return [(t, sweep_dir / t.folder / "result.json") for t in plan["trials"]]
 
 
 def results_under_old_identities(sweep_dir: Path, configs: list) -> list[Path]:

@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 import peftsweep.hydra_schema  # noqa: F401 - registers the schema nodes the YAML extends
-from peftsweep import placement, sweep
+from peftsweep import dry_run, placement, progress, sweep
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
 from peftsweep.trial import run_trial
@@ -35,6 +35,7 @@ def main(cfg: DictConfig) -> str:
     result = run_trial(validate(cfg), job_dir)
     status = result["status"] if result else "skipped"
     LAST_STATUS["status"] = status
+    progress.report_trial_end(job_dir, result)
     logging.getLogger(__name__).info("trial %s: %s (%s)", job_dir.name, status,
                                      (result or {}).get("error") or "no error")
     return status
@@ -65,10 +66,14 @@ def cli(argv: list[str] | None = None) -> int:
     if not hydra_flags & set(argv):
         try:
             configs = check_sweep(overrides, multirun, CONF_DIR)
+            dry_run_only, plan, resume = dry_run.plan_sweep(overrides, multirun, CONF_DIR, configs)
         except UserError as err:
             print(f"peftsweep: error: {err}", file=sys.stderr)
             return 2
         print(f"peftsweep: {len(configs)} trial(s) checked", file=sys.stderr)
+        if dry_run_only:
+            dry_run.print_plan(plan, resume)
+            return 0
         _note_old_identities(overrides, configs)
     sys.argv = [sys.argv[0], *argv]
     main()
@@ -89,9 +94,10 @@ def _note_old_identities(overrides: list[str], configs: list) -> None:
 def _exit_code(multirun: bool) -> int:
     if multirun and sweep.LAST_SUMMARY:
         counts = sweep.LAST_SUMMARY["counts"]
-        bad = counts["failed"] + counts["diverged"] + counts["corrupt"]
+        bad = counts["failed"] + counts["diverged"] + counts["corrupt"] + counts["missing"]
         print(f"peftsweep: sweep {sweep.LAST_SUMMARY['sweep_dir']}: {counts['ok']} ok, "
-              f"{counts['failed']} failed, {counts['diverged']} diverged; kept weights "
+              f"{counts['failed']} failed, {counts['diverged']} diverged, "
+              f"{counts['missing']} missing; kept weights "
               f"{sweep.LAST_SUMMARY.get('weights_bytes', 0) / 1e6:.1f} MB", file=sys.stderr)
         return 1 if bad else 0
     return 0 if LAST_STATUS.get("status") in ("ok", "skipped", None) else 1

@@ -24,6 +24,7 @@ from peftsweep.data.sources import task_spec
 from peftsweep.data.splits import test_split_note
 from peftsweep.errors import UserError
 from peftsweep.families import FAMILIES
+from peftsweep.heartbeat import TrialHeartbeat
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.checkpointing import enable_gradient_checkpointing
 from peftsweep.models.module import Diverged, SequenceClassifier
@@ -31,6 +32,7 @@ from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.strategies import apply_strategy
 from peftsweep.training import PhaseTimer, build_trainer, resume_checkpoint
+from peftsweep.trial_progress import LOCK_FILE
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +52,23 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
         log.info("trial %s already finished in %s: skipped", identity, job_dir)
         return done
     try:
-        with FileLock(str(job_dir / ".trial.lock"), timeout=0):
-            return _run_locked(cfg, job_dir, identity)
+        # A short wait, not 0: `peftsweep-status` probes the lock for an instant.
+        with FileLock(str(job_dir / LOCK_FILE), timeout=2):
+            with TrialHeartbeat(job_dir, cfg.epochs) as heartbeat:
+                return _run_locked(cfg, job_dir, identity, heartbeat)
     except Timeout:
         log.warning("trial %s is running in another process: skipped", identity)
         return None
 
 
-def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str) -> dict[str, Any]:
+def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
+                heartbeat: TrialHeartbeat) -> dict[str, Any]:
     started = time.time()
     runtime.configure(cfg)
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
-    progress: dict[str, Any] = {}  # the trainer, once built: where a failure happened
+    # The trainer, once built (where a failure happened); the heartbeat, to watch the fit.
+    progress: dict[str, Any] = {"heartbeat": heartbeat}
     try:
         with distributed.local_ranks(cfg, job_dir):
             outcome = _fit_and_test(cfg, job_dir, started, progress)
@@ -116,6 +122,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
     progress["trainer"] = trainer
+    trainer.callbacks.append(progress["heartbeat"])
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:

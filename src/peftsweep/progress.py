@@ -1,0 +1,104 @@
+"""One progress line per finished trial, the same under every launcher.
+
+A trial calls :func:`report_trial_end` once its result is written. From the
+sweep plan and a small counter kept under a lock in the sweep folder it writes
+``[i/N] overrides: status, metric, duration | left, ETA, failures`` as one write
+to stderr and appends it to ``<sweep>/progress.log`` (the place to ``tail -f``
+on a cluster, where each job's stderr goes to its own log file).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from peftsweep.plan import PlannedTrial, planned_trial, read_plan
+from peftsweep.results import atomic_write_json
+
+PROGRESS_LOG = "progress.log"
+COUNTER_FILE = ".progress-counter.json"
+COUNTER_LOCK = ".progress.lock"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def eta(plan: dict[str, Any], done_this_run: int, left: int, now: float) -> str:
+    """Time left at the pace of this launch so far (parallel launchers included)."""
+    if left <= 0:
+        return "done"
+    if done_this_run <= 0:
+        return "unknown"
+    return duration((now - plan["created_at"]) / done_this_run * left)
+
+
+def outcome(result: dict[str, Any]) -> str:
+    if result["status"] != "ok":
+        error = (result.get("error") or "").splitlines()[0][:80] if result.get("error") else ""
+        return f"{result['status']} ({error})" if error else result["status"]
+    name = result["metric"]["name"]
+    return f"ok, val {name} {result['best']['validation'].get(name, float('nan')):.4f}"
+
+
+def report_trial_end(job_dir: Path, result: dict[str, Any] | None) -> str | None:
+    """Count this trial as done and emit its progress line; None outside a planned sweep."""
+    sweep_dir = Path(job_dir).parent
+    plan = read_plan(sweep_dir)
+    if plan is None or result is None:
+        return None
+    try:
+        with FileLock(str(sweep_dir / COUNTER_LOCK), timeout=120):
+            counter = _bump(sweep_dir, plan, failed=result["status"] != "ok")
+            line = _line(plan, planned_trial(plan, result["identity"]), job_dir, result, counter)
+            _append(sweep_dir / PROGRESS_LOG, line)
+    except (OSError, Timeout) as err:  # the result is written: a progress line must not fail it
+        logging.getLogger(__name__).warning("no progress line for %s: %s", job_dir, err)
+        return None
+    os.write(2, line.encode())  # one write: lines from parallel trials never interleave
+    return line
+
+
+def _bump(sweep_dir: Path, plan: dict[str, Any], failed: bool) -> dict[str, Any]:
+    path = sweep_dir / COUNTER_FILE
+    try:
+        counter = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        counter = {}
+    if counter.get("run_id") != plan["run_id"]:  # a new launch (resume) counts afresh
+        counter = {"run_id": plan["run_id"], "done": 0, "failures": 0}
+    counter["done"] += 1
+    counter["failures"] += int(failed)
+    atomic_write_json(path, counter)
+    return counter
+
+
+def _line(plan: dict[str, Any], planned: PlannedTrial | None, job_dir: Path,
+          result: dict[str, Any], counter: dict[str, Any]) -> str:
+    total = len(plan["trials"])
+    index = sum(t.finished for t in plan["trials"]) + counter["done"]
+    left = max(total - index, 0)
+    label = planned.label if planned else Path(job_dir).name
+    wall = result.get("timing", {}).get("wall_s", 0.0)
+    return (f"peftsweep: [{index}/{total}] {label}: {outcome(result)}, {duration(wall)} | "
+            f"{left} left, ETA {eta(plan, counter['done'], left, time.time())}, "
+            f"{counter['failures']} failed\n")
+
+
+def _append(path: Path, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""Hydra sweepers of peftsweep (registered with Hydra through ``hydra_plugins``)."""
