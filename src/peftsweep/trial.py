@@ -122,7 +122,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
     progress["trainer"] = trainer
-    trainer.callbacks.append(progress["heartbeat"])
+    if "heartbeat" in progress:  # rank 0 only: other DDP ranks write nothing
+        trainer.callbacks.append(progress["heartbeat"])
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
