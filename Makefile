@@ -13,7 +13,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -88,6 +88,9 @@ bench-search: $(STAMP) ## Grid vs pruned search at the same epoch budget: demo, 
 
 bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores; docs/benchmarks.md)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
+
+bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)
+	$(PY) benchmarks/memory.py --model $(if $(filter command line,$(origin MODEL)),$(MODEL),bert_base) $(ARGS)
 
 clean: ## Remove caches (never sweep results)
 	rm -rf .pytest_cache .ruff_cache build src/*.egg-info

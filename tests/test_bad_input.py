@@ -30,10 +30,13 @@ CASES = {
                      r"^data.train_file: no such file: /no/such/train.csv"),
     "lora target": (["strategy=lora", "strategy.target_modules=[q_proj]"],
                     r"^strategy.target_modules: model has no module 'q_proj'.*allowed: .*query"),
+    # Not in the (empty) caches while offline: the line says which flag is set and what to do.
     "offline hub model": (["model=bert_base"],
-                          r"^model.name_or_path: cannot load 'bert-base-uncased'"),
+                          r"^model.name_or_path: cannot load 'bert-base-uncased'.*HF_HUB_OFFLINE"
+                          r".* is set .* load it once with network access"),
     "offline hub data": (["data=imdb", "data.max_length=64"],
-                         r"^data.hub_path: cannot load 'stanfordnlp/imdb'"),
+                         r"^data.hub_path: cannot load 'stanfordnlp/imdb'.*HF_DATASETS_OFFLINE"
+                         r".* is set .*data.source=files"),
     "unknown data key": (["data.max_lenght=64"],
                          r"^data.max_lenght: unknown key \(allowed: .*max_length"),
     "bad policy": (["data.selection=validation", "data.test_on=validation"], r"^data.test_on"),
@@ -48,6 +51,7 @@ CASES = {
                                 r"^data.max_length: 512 is beyond the 64 positions of model tiny"),
     "prefix on a family without caches": (["strategy=prefix", "model=distilbert"],
                                           r"^strategy.name: prefix tuning needs .*distilbert"),
+    "no devices": (["trainer.devices=0"], r"^trainer.devices: "),
 }
 
 

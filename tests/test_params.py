@@ -29,6 +29,17 @@ SMALL_ARCHS = {
                 "max_position_embeddings": 26, "type_vocab_size": 1, "pad_token_id": 1},
     "distilbert": {"vocab_size": 100, "dim": 16, "n_layers": 2, "n_heads": 2,
                    "hidden_dim": 32, "max_position_embeddings": 24},
+    # DeBERTa-v3 style: relative position buckets, no absolute positions, no token types.
+    "deberta-v2": {"vocab_size": 100, "hidden_size": 16, "num_hidden_layers": 2,
+                   "num_attention_heads": 2, "intermediate_size": 32,
+                   "max_position_embeddings": 24, "type_vocab_size": 0,
+                   "relative_attention": True, "position_buckets": 8,
+                   "norm_rel_ebd": "layer_norm", "share_att_key": True,
+                   "pos_att_type": ["p2c", "c2p"], "position_biased_input": False},
+    # ELECTRA-small style: embeddings narrower than the hidden size, projected.
+    "electra": {"vocab_size": 100, "embedding_size": 8, "hidden_size": 16,
+                "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 32,
+                "max_position_embeddings": 24},
 }
 ALL_SWITCHES = [params.Switches(), params.Switches(biases=False),
                 params.Switches(biases=False, layer_norms=False),
@@ -109,7 +120,7 @@ def test_formula_equals_count_bert_tiny(tiny_build, switches):
         assert params.formula_total(shape) == TINY_TOTAL
 
 
-@pytest.mark.parametrize("family", ["bert", "roberta", "distilbert"])
+@pytest.mark.parametrize("family", list(SMALL_ARCHS))
 def test_formula_equals_count_other_shapes(family):
     build = small_build(family, labels=3)
     model = build()
@@ -120,6 +131,18 @@ def test_formula_equals_count_other_shapes(family):
         params.check_formula(rows, shape, switches)
     counts = params.trainable_by_strategy(build, family, params.strategy_variants(family))
     assert counts["lora"].trainable == counts["lora"].peft_reported
+
+
+@pytest.mark.parametrize(("preset", "total"), [
+    ("deberta_v3_base", 184_423_682), ("electra_base", 109_483_778),
+    ("electra_small", 13_549_314)])
+def test_family_presets_count_exactly(cache_override, preset, total):
+    # Offline from each preset's arch; totals as published (DeBERTa-v3-base: 86M backbone +
+    # 98M embeddings; ELECTRA-small: 14M), plus the 2-label head.
+    cfg = compose_config([f"model={preset}", cache_override])
+    model = build_for_counting(cfg.model, TASKS[cfg.data.task], cfg.cache_dir)
+    rows, shape = params.breakdown(model), params.shape_of(model.config)
+    assert params.check_formula(rows, shape) == total
 
 
 def test_seeds_hand_formula():

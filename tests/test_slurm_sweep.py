@@ -84,6 +84,21 @@ def test_demo_grid_runs_as_slurm_jobs(train, tmp_path: Path) -> None:
                                                                                    "bitfit"}
 
 
+def test_two_tasks_train_one_trial_over_ddp(train, tmp_path: Path) -> None:
+    # tasks_per_node follows trainer.devices; Lightning's SLURMEnvironment joins the 2 tasks.
+    proc = train(tmp_path, [*GRID, "strategy=full", "epochs=2", "data.demo_size=400",
+                            "batch_size=16", "trainer.accelerator=cpu", "trainer.devices=2",
+                            *SLURM])
+    _finish(proc, tmp_path, timeout=240)
+
+    (path, result), = _results(tmp_path).items()  # one result, written by rank 0
+    assert result["status"] == "ok", result["error"]
+    assert result["world_size"] == 2
+    assert "SLURM_JOB_ID" in result["runtime"]["env"]
+    # Each rank took half of every step's batches: 13 steps per epoch, as 1 x 32 would.
+    assert [entry["step"] for entry in result["history"]] == [13, 26]
+
+
 def _loadable_step(checkpoint: Path) -> int | None:
     """The checkpoint's global step once it is completely written, else None."""
     import torch

@@ -116,6 +116,9 @@ class TrainerConfig(Schema):
     early_stopping_patience: int | None = option(
         None, "Stop after this many validations without a better selection metric (status "
               "ok, stopped_early_at in the result); null: off.", gt=0, omit_default=True)
+    gradient_checkpointing: bool = option(
+        False, "Recompute activations in the backward pass: less memory, more time; the same "
+               "results.", runtime=True)
 
     def check(self) -> None:
         interval = self.val_check_interval

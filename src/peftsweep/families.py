@@ -1,10 +1,13 @@
 """Per-architecture defaults: one row per model family, used by every strategy.
 
 Adding a family is one row here plus a preset under ``conf/model/``.
+A family's key is its transformers ``model_type`` (models are built with
+``AutoConfig.for_model(family)``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 
@@ -40,6 +43,16 @@ FAMILIES: dict[str, Family] = {
         ia3_feedforward=("output.dense",),
         position_offset=2,
     ),
+    # DeBERTa-v2 and v3 (v3 is the v2 architecture). The ContextPooler is not part of the
+    # pretrained checkpoints: it is head, trained with the classifier.
+    "deberta-v2": Family(
+        name="deberta-v2",
+        head_modules=("pooler", "classifier"),
+        lora_targets=("query_proj", "value_proj"),
+        ia3_targets=("key_proj", "value_proj", "output.dense"),
+        ia3_feedforward=("output.dense",),
+        prefix_tuning=False,  # its attention takes no key/value cache
+    ),
     "distilbert": Family(
         name="distilbert",
         head_modules=("pre_classifier", "classifier"),
@@ -49,3 +62,6 @@ FAMILIES: dict[str, Family] = {
         prefix_tuning=False,
     ),
 }
+# ELECTRA's discriminator has BERT's module names (its head, `classifier`, is a dense layer
+# plus out_proj), so BERT's row holds for it.
+FAMILIES["electra"] = dataclasses.replace(FAMILIES["bert"], name="electra")

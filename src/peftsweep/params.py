@@ -1,4 +1,5 @@
-"""Exact parameter accounting for BERT-style encoders (BERT, RoBERTa, DistilBERT).
+"""Exact parameter accounting for BERT-style encoders (BERT, RoBERTa, DistilBERT, DeBERTa-v2/v3,
+ELECTRA).
 
 Three views that must agree, and are checked against each other:
 
@@ -9,7 +10,6 @@ Three views that must agree, and are checked against each other:
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +45,10 @@ _TOP = {
     "embeddings.position_embeddings": "embeddings.position",
     "embeddings.token_type_embeddings": "embeddings.token_type",
     "embeddings.LayerNorm": "embeddings.LayerNorm",
+    "embeddings.embed_proj": "embeddings.projection",  # DeBERTa-v2 when E != H
+    "embeddings_project": "embeddings.projection",  # ELECTRA when E != H
+    "encoder.rel_embeddings": "relative_positions",  # DeBERTa-v2
+    "encoder.LayerNorm": "relative_positions.LayerNorm",
     "pooler.dense": "pooler",
     "classifier": "head",  # BERT: Linear; RoBERTa: dense + out_proj
     "pre_classifier": "head",  # DistilBERT's head is pre_classifier + classifier
@@ -55,6 +59,8 @@ _SUBLAYERS = {
     "attention.self.query": "attention.query", "attention.q_lin": "attention.query",
     "attention.self.key": "attention.key", "attention.k_lin": "attention.key",
     "attention.self.value": "attention.value", "attention.v_lin": "attention.value",
+    "attention.self.query_proj": "attention.query", "attention.self.key_proj": "attention.key",
+    "attention.self.value_proj": "attention.value",
     "attention.output.dense": "attention.output", "attention.out_lin": "attention.output",
     "attention.output.LayerNorm": "attention.LayerNorm", "sa_layer_norm": "attention.LayerNorm",
     "intermediate.dense": "ffn.intermediate", "ffn.lin1": "ffn.intermediate",
@@ -71,7 +77,7 @@ def component_of(name: str) -> str:
     layer = re.search(r"\.layer\.(\d+)\.", plain)
     if _ADAPTER.search(plain):
         return f"layer.{layer.group(1)}.adapter" if layer else "adapter"
-    plain = re.sub(r"^(bert|roberta|distilbert)\.", "", plain)
+    plain = re.sub(r"^(bert|roberta|distilbert|deberta|electra)\.", "", plain)
     match = _LAYER.match(plain)
     if match and match.group(2) in _SUBLAYERS:
         return f"layer.{match.group(1)}.{_SUBLAYERS[match.group(2)]}"
@@ -175,129 +181,16 @@ def trainable_by_strategy(build: Callable[[], nn.Module], family: str,
     return counts
 
 
-# ---------------------------------------------------------------- closed form
-
-@dataclass(frozen=True)
-class Shape:
-    family: str
-    vocab: int  # V
-    hidden: int  # H
-    layers: int  # L
-    intermediate: int  # I
-    positions: int  # P
-    token_types: int  # T (0 for DistilBERT)
-    labels: int  # C
-
-
-def shape_of(config) -> Shape:
-    """Read the shape from a transformers config (DistilBERT maps dim/n_layers itself)."""
-    intermediate = getattr(config, "intermediate_size", None) or config.hidden_dim
-    return Shape(config.model_type, config.vocab_size, config.hidden_size,
-                 config.num_hidden_layers, intermediate, config.max_position_embeddings,
-                 getattr(config, "type_vocab_size", 0), config.num_labels)
-
-
-class Term(NamedTuple):
-    what: str
-    symbols: str
-    value: int
-
-
-@dataclass(frozen=True)
-class Switches:
-    biases: bool = True
-    layer_norms: bool = True
-    pooler: bool = True
-    head: bool = True
-    positions: bool = True
-    token_types: bool = True
-    feed_forward: bool = True
-
-
-# The SEEDS.md Experiment 4 hand formula is V*H + L*4H^2: token embeddings plus
-# the four HxH attention projections (Q, K, V, output; with one head the head
-# size is H) per layer -- no position/segment embeddings, no biases, no
-# LayerNorms, no head, and no feed-forward weights despite its wording. For
-# V=32,000, H=512, L=4: 16,384,000 + 4*1,048,576 = 20,578,304. Adding the
-# feed-forward (2*H*I, I=4H=2,048) would give 28,966,912.
-SEEDS_HAND = Switches(biases=False, layer_norms=False, pooler=False, head=False,
-                      positions=False, token_types=False, feed_forward=False)
-SEEDS_SHAPE = Shape("bert", vocab=32_000, hidden=512, layers=4, intermediate=2_048,
-                    positions=512, token_types=2, labels=2)
-
-
-def _norm(what: str, prefix: str, size: int, on: Switches) -> Term:
-    """A LayerNorm has a scale and a shift; the shift is a bias (BitFit trains it)."""
-    return Term(what, f"{prefix}2H" if on.biases else f"{prefix}H", size * (1 + on.biases))
-
-
-def _embedding_terms(s: Shape, on: Switches) -> list[Term]:
-    h = s.hidden
-    terms = [Term("word embeddings", "V*H", s.vocab * h)]
-    if on.positions:
-        terms.append(Term("position embeddings", "P*H", s.positions * h))
-    if on.token_types and s.token_types:
-        terms.append(Term("token type embeddings", "T*H", s.token_types * h))
-    if on.layer_norms:
-        terms.append(_norm("embedding LayerNorm", "", h, on))
-    return terms
-
-
-def _layer_terms(s: Shape, on: Switches) -> list[Term]:
-    h, i, n = s.hidden, s.intermediate, s.layers
-    terms = [Term("attention Q/K/V/output weights", "L*4H^2", n * 4 * h * h)]
-    optional = [
-        (on.biases, Term("attention biases", "L*4H", n * 4 * h)),
-        (on.layer_norms, _norm("attention LayerNorm", "L*", n * h, on)),
-        (on.feed_forward, Term("feed-forward weights", "L*2HI", n * 2 * h * i)),
-        (on.feed_forward and on.biases, Term("feed-forward biases", "L*(I+H)", n * (i + h))),
-        (on.layer_norms, _norm("output LayerNorm", "L*", n * h, on)),
-    ]
-    return terms + [term for keep, term in optional if keep]
-
-
-def _top_terms(s: Shape, on: Switches) -> list[Term]:
-    h, c, terms = s.hidden, s.labels, []
-    # BERT classifies the pooler output; RoBERTa and DistilBERT put an HxH dense in the head.
-    if on.pooler and s.family == "bert":
-        terms.append(Term("pooler", "H^2 + H" if on.biases else "H^2", h * h + on.biases * h))
-    if on.head and s.family in ("roberta", "distilbert"):
-        terms.append(Term("head dense", "H^2 + H" if on.biases else "H^2",
-                          h * h + on.biases * h))
-    if on.head:
-        terms.append(Term("classifier", "H*C + C" if on.biases else "H*C",
-                          h * c + on.biases * c))
-    return terms
-
-
-def formula(shape: Shape, switches: Switches = Switches()) -> list[Term]:
-    """The closed-form count, term by term; ``sum(t.value ...)`` is the total."""
-    return _embedding_terms(shape, switches) + _layer_terms(shape, switches) + \
-        _top_terms(shape, switches)
-
-
-def formula_total(shape: Shape, switches: Switches = Switches()) -> int:
-    return sum(term.value for term in formula(shape, switches))
-
-
-def counted_subset(rows: list[Row], switches: Switches = Switches()) -> int:
-    """The exact count of what a formula with ``switches`` claims to count."""
-    dropped = {
-        "LayerNorm": not switches.layer_norms, "pooler": not switches.pooler,
-        "head": not switches.head, "embeddings.position": not switches.positions,
-        "embeddings.token_type": not switches.token_types, "ffn.": not switches.feed_forward,
-    }
-    total = 0
-    for row in rows:
-        if not any(drop and key in row.component for key, drop in dropped.items()):
-            total += row.weights + (row.biases if switches.biases else 0)
-    return total
-
-
-def check_formula(rows: list[Row], shape: Shape, switches: Switches = Switches()) -> int:
-    """Raise unless the closed form equals the exact count; return the count."""
-    expected, counted = formula_total(shape, switches), counted_subset(rows, switches)
-    if expected != counted:
-        raise AssertionError(f"formula {expected} != counted {counted} for "
-                             f"{dataclasses.asdict(switches)}")
-    return counted
+# The closed form lives in its own module; its names stay importable from here.
+from peftsweep.params_formula import (  # noqa: E402, F401
+    SEEDS_HAND,
+    SEEDS_SHAPE,
+    Shape,
+    Switches,
+    Term,
+    check_formula,
+    counted_subset,
+    formula,
+    formula_total,
+    shape_of,
+)

@@ -144,6 +144,8 @@ def report(overrides: list[str], sum_layers: bool = False) -> str:
     legend = ", ".join(f"{k}={_num(v)}" for k, v in zip(
         "VHLIPTC", (shape.vocab, shape.hidden, shape.layers, shape.intermediate,
                     shape.positions, shape.token_types, shape.labels), strict=True))
+    legend += "".join(f", {k}={_num(v)}" for k, v in (("E", shape.embedding),
+                                                       ("R", shape.relative)) if v)
     return "\n\n".join([
         f"# Parameters of model={cfg.model.name} ({shape.family}, {shape.labels} labels for "
         f"data={cfg.data.name})",

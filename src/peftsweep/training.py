@@ -10,7 +10,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.trainer.states import TrainerFn
 
-from peftsweep import runtime, stopping
+from peftsweep import distributed, runtime, stopping
 from peftsweep.config import TrialConfig
 from peftsweep.tracking import build_loggers
 
@@ -91,8 +91,7 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
     trainer = pl.Trainer(
         default_root_dir=str(job_dir),
         max_epochs=cfg.epochs,
-        accelerator="gpu" if on_gpu else "cpu",
-        devices=cfg.trainer.devices if on_gpu else 1,
+        **distributed.trainer_kwargs(cfg, on_gpu),
         precision=runtime.precision(cfg),
         gradient_clip_val=cfg.trainer.gradient_clip_val,
         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,

@@ -17,7 +17,7 @@ from typing import Any
 import pytorch_lightning as pl
 from filelock import FileLock, Timeout
 
-from peftsweep import runtime, stopping, weights
+from peftsweep import distributed, runtime, stopping, weights
 from peftsweep.config import TrialConfig
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.sources import task_spec
@@ -26,6 +26,7 @@ from peftsweep.errors import UserError
 from peftsweep.families import FAMILIES
 from peftsweep.heartbeat import TrialHeartbeat
 from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.models.checkpointing import enable_gradient_checkpointing
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params import count_parameters
 from peftsweep.results import find_ok_result, set_aside_corrupt_result, write_result
@@ -43,6 +44,10 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     identity = cfg.identity()
+    if distributed.launched_rank() > 0:  # a Slurm task other than rank 0
+        if find_ok_result(job_dir, identity) is None:
+            follow_rank_zero(cfg, job_dir)
+        return None
     set_aside_corrupt_result(job_dir)
     done = find_ok_result(job_dir, identity)
     if done is not None:
@@ -69,7 +74,8 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
     # The trainer, once built (where a failure happened); the heartbeat, to watch the fit.
     progress: dict[str, Any] = {"heartbeat": heartbeat}
     try:
-        outcome = _fit_and_test(cfg, job_dir, started, progress)
+        with distributed.local_ranks(cfg, job_dir):
+            outcome = _fit_and_test(cfg, job_dir, started, progress)
         result = {**base, "status": "ok", "error": None, "failed_step": None, **outcome}
     except Pruned as err:  # not a failure: the search stopped a trial that was behind
         result = {**base, "status": "pruned", "error": None, "failed_step": err.record["step"],
@@ -93,6 +99,12 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
     return result
 
 
+def follow_rank_zero(cfg: TrialConfig, job_dir: Path) -> None:
+    """A DDP rank other than 0: train and test alongside rank 0, which alone writes."""
+    runtime.configure(cfg)
+    _fit_and_test(cfg, Path(job_dir), time.time(), {})
+
+
 def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                   progress: dict[str, Any]) -> dict[str, Any]:
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -107,6 +119,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     family = FAMILIES[cfg.model.family]
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
                            cfg.strategy, family)
+    if cfg.trainer.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     params = count_parameters(model)
     module = SequenceClassifier(model, spec, cfg.lr, cfg.trainer.weight_decay,
                                 cfg.trainer.warmup_steps, cfg.trainer.warmup_ratio,
@@ -115,7 +129,8 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
     progress.update(trainer=trainer, module=module)
-    trainer.callbacks.append(progress["heartbeat"])
+    if "heartbeat" in progress:  # rank 0 only: other DDP ranks write nothing
+        trainer.callbacks.append(progress["heartbeat"])
     setup_s = time.time() - started
     resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
@@ -127,12 +142,14 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
                  verbose=False)
-    # The module now holds the best checkpoint's weights (restored by test).
-    kept = weights.keep(module.model, job_dir, cfg.trainer.keep_weights,
-                        cfg.trainer.full_weights, params)
-    if not cfg.trainer.keep_checkpoint:
+    # The module now holds the best checkpoint's weights (restored by test); rank 0 writes.
+    kept = (weights.keep(module.model, job_dir, cfg.trainer.keep_weights,
+                         cfg.trainer.full_weights, params) if trainer.is_global_zero else None)
+    if not cfg.trainer.keep_checkpoint and trainer.is_global_zero:
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
-    samples = len(datamodule.splits["train"]) * (trainer.current_epoch - timer.first_epoch)
+    # None: resumed from a checkpoint written after the last epoch, nothing left to train.
+    first = trainer.current_epoch if timer.first_epoch is None else timer.first_epoch
+    samples = len(datamodule.splits["train"]) * (trainer.current_epoch - first)
     outcome = {
         "metric": {"name": spec.main_metric, "mode": "max"},
         "best": best,
@@ -144,6 +161,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "params": params,
         "batches": datamodule.batching,
         "weights": kept,
+        "world_size": trainer.world_size,  # DDP ranks; samples/s counts all of them
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},

@@ -10,6 +10,14 @@ same batches:
   quirk: seed s draws at epoch e + 1 the permutation seed s + 1 draws at epoch e.
 Grouping trades some randomness for speed; `auto` takes the trade only where it
 saves a real share of the padded tokens.
+
+Under DDP (world_size > 1) every rank builds the same epoch order and takes its
+share: the batches are dealt in runs of world_size neighbours of one length
+group, so the ranks of one step see similar lengths (none waits long for
+another), and every rank gets the same number of training batches (the last
+run is filled with the epoch's first batches, as DistributedSampler does).
+Evaluation batches are dealt round robin without filling: each example counts
+once in the synchronised metrics. With world_size 1 the order is unchanged.
 """
 
 from __future__ import annotations
@@ -27,8 +35,11 @@ AUTO_MIN_SAVING = 0.10  # `auto` groups when that cuts padded training tokens by
 
 class LengthGroupedBatchSampler(Sampler[list[int]]):
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int,
-                 shuffle: bool = True, group_batches: int = GROUP_BATCHES):
+                 shuffle: bool = True, group_batches: int = GROUP_BATCHES,
+                 rank: int = 0, world_size: int = 1):
         self.lengths = np.asarray(lengths)
+        self.rank = rank
+        self.world_size = world_size
         self.batch_size = batch_size
         self.seed = seed
         self.shuffle = shuffle
@@ -45,22 +56,28 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         return self
 
     def __len__(self) -> int:
-        return -(-len(self.lengths) // self.batch_size)
+        batches = -(-len(self.lengths) // self.batch_size)
+        if self.shuffle:
+            return -(-batches // self.world_size)
+        return len(range(self.rank, batches, self.world_size))
 
     def __iter__(self) -> Iterator[list[int]]:
         if not self.shuffle:
             # Evaluation: one global sort by length; order does not change metrics.
             order = np.argsort(-self.lengths, kind="stable")
-            yield from (batch.tolist() for batch in _cut(order, self.batch_size))
+            batches = _cut(order, self.batch_size)[self.rank::self.world_size]
+            yield from (batch.tolist() for batch in batches)
             return
         yield from (batch.tolist() for batch in self.epoch_batches())
 
     def epoch_batches(self) -> list[np.ndarray]:
+        """This rank's training batches of the current epoch."""
+        world = self.world_size
         if self.group_batches == 1:
             # HF Trainer's order: accelerate seeds its sampler with seed + epoch.
             generator = torch.Generator().manual_seed(self.seed + self.epoch)
             order = torch.randperm(len(self.lengths), generator=generator).numpy()
-            return _cut(order, self.batch_size)
+            return _fill(_cut(order, self.batch_size), world)[self.rank::world]
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(len(self.lengths))
         batches = []
@@ -68,11 +85,18 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
         for start in range(0, len(order), group):
             chunk = order[start:start + group]
             batches += _cut(chunk[np.argsort(-self.lengths[chunk], kind="stable")], self.batch_size)
-        return [batches[index] for index in rng.permutation(len(batches))]
+        runs = _cut(_fill(batches, world), world)  # neighbours in length go to one step
+        return [runs[index][self.rank] for index in rng.permutation(len(runs))]
 
 
-def _cut(order: np.ndarray, size: int) -> list[np.ndarray]:
+def _cut(order: Sequence, size: int) -> list:
     return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def _fill(batches: list[np.ndarray], world: int) -> list[np.ndarray]:
+    """Repeat the first batches so that every rank gets as many."""
+    missing = -len(batches) % world
+    return batches + batches[:missing]
 
 
 def grouping_saving(lengths: Sequence[int], batch_size: int, seed: int) -> float:

@@ -63,8 +63,11 @@ class ClassificationDataModule(pl.LightningDataModule):
         split = self.splits[name]
         size = self.batch_size if train else self.eval_batch_size
         group = GROUP_BATCHES if train and self.batching["order"] == "length-grouped" else 1
+        # Each DDP rank takes its own share of the batches (see LengthGroupedBatchSampler).
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
         sampler = LengthGroupedBatchSampler(split.lengths, size, self.seed, shuffle=train,
-                                            group_batches=group)
+                                            group_batches=group, rank=rank, world_size=world)
         return DataLoader(split, batch_sampler=sampler, collate_fn=self.collate)
 
     def train_dataloader(self) -> DataLoader:

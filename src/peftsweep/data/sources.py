@@ -13,6 +13,7 @@ from pathlib import Path
 import datasets
 
 from peftsweep import demo_task as demo
+from peftsweep import offline
 from peftsweep.config import DataConfig
 from peftsweep.errors import DataError
 from peftsweep.tasks import TASKS, TaskSpec
@@ -107,4 +108,5 @@ def load_raw(data: DataConfig) -> datasets.DatasetDict:
         return datasets.load_dataset(spec.hub_path, spec.hub_name)
     except Exception as err:  # noqa: BLE001 - offline, missing or renamed dataset
         raise DataError(f"data.hub_path: cannot load {spec.hub_path!r} "
-                        f"({spec.hub_name}): {str(err).splitlines()[0]}") from err
+                        f"({spec.hub_name}): {str(err).splitlines()[0]}"
+                        f"{offline.dataset_hint()}") from err

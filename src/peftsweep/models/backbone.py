@@ -17,6 +17,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from peftsweep import demo_task as demo
+from peftsweep import offline
 from peftsweep.config import ModelConfig
 from peftsweep.errors import ConfigError
 from peftsweep.tasks import TaskSpec
@@ -53,7 +54,7 @@ def build_demo_tokenizer(cache_dir: str | Path) -> Path:
 
 def _hub_error(key: str, ref: str, err: Exception) -> ConfigError:
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return ConfigError(key, f"cannot load {ref!r}: {first}",
+    return ConfigError(key, f"cannot load {ref!r}: {first}{offline.model_hint()}",
                        "a local folder, a hub id that is cached or reachable, package:<module>, "
                        "builtin:demo")
 

@@ -67,9 +67,11 @@ class SequenceClassifier(pl.LightningModule):
         return loss
 
     def _raise_if_diverged(self) -> None:
-        if self._finite is not None and not bool(self._finite):
-            raise Diverged(self.global_step)
+        finite = self._finite is None or bool(self._finite)
         self._finite = None
+        # Under DDP every rank stops together (one rank alone would leave the others waiting).
+        if not self.trainer.strategy.reduce_boolean_decision(finite, all=True):
+            raise Diverged(self.global_step)
 
     def on_train_epoch_end(self) -> None:
         self._raise_if_diverged()
@@ -81,7 +83,9 @@ class SequenceClassifier(pl.LightningModule):
         values = {k: float(v) for k, v in self.val_metrics.compute().items()}
         self.val_metrics.reset()
         for name, value in values.items():
-            self.log(f"val/{name}", value, prog_bar=name == self.task.main_metric)
+            # Already synchronised by torchmetrics; sync_dist only says so to Lightning.
+            self.log(f"val/{name}", value, prog_bar=name == self.task.main_metric,
+                     sync_dist=True)
         if not self.trainer.sanity_checking:
             entry = {"step": self.global_step, "epoch": self.current_epoch}
             entry.update({f"validation/{k}": v for k, v in values.items()})
