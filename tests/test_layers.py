@@ -15,7 +15,7 @@ import peftsweep
 
 PACKAGE = Path(peftsweep.__file__).parent
 # Shared by everything below the entry points; they import only each other.
-LEAVES = {"errors", "schema", "tasks", "demo_task", "config", "families", "results"}
+LEAVES = {"errors", "schema", "tasks", "demo_task", "config", "families", "results", "offline"}
 # Each of these packages may import the leaves and itself, nothing else of peftsweep.
 LOWER = {"data", "models", "strategies", "report"}
 

@@ -143,7 +143,7 @@ def test_status_of_a_folder_without_plan_is_one_line_exit_2(tmp_path):
 def test_summary_counts_planned_trials_without_result_as_missing(tmp_path):
     sweep_dir, _ = status_sweep(tmp_path)
     summary = sweep.summarize(sweep_dir)
-    assert summary["counts"] == {"ok": 1, "failed": 1, "diverged": 0, "corrupt": 0,
+    assert summary["counts"] == {"ok": 1, "pruned": 0, "failed": 1, "diverged": 0, "corrupt": 0,
                                  "missing": 4}
     assert sum("missing" in line for line in summary["problems"]) == 4
 

@@ -50,4 +50,4 @@ def test_slurm_progress_status_and_a_resume_that_submits_nothing(
     assert again.returncode == 0, again.stderr[-3000:]
     assert "2 trial(s) planned: 0 to run, 2 finished already" in again.stdout + again.stderr
     assert sorted((sweep / ".submitit").iterdir()) == submitted  # no job submitted
-    assert "2 ok, 0 failed, 0 diverged, 0 missing" in again.stderr
+    assert "2 ok, 0 pruned, 0 failed, 0 diverged, 0 missing" in again.stderr

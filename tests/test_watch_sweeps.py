@@ -49,7 +49,7 @@ def test_parallel_progress_then_resume_launches_only_the_new_trial(run_train, tm
     assert "3 trial(s) planned: 1 to run, 2 finished already" in resumed.stdout + resumed.stderr
     assert [(m.group(1), m.group(3)) for m in progress_lines(resumed.stderr)] == [("3", "0")]
     assert all(path.read_bytes() == data for path, data in results.items())
-    assert "3 ok, 0 failed, 0 diverged, 0 missing" in resumed.stderr
+    assert "3 ok, 0 pruned, 0 failed, 0 diverged, 0 missing" in resumed.stderr
 
 
 def test_trial_held_elsewhere_is_missing_and_fails_the_sweep(run_train, tmp_path):
@@ -59,7 +59,7 @@ def test_trial_held_elsewhere_is_missing_and_fails_the_sweep(run_train, tmp_path
     with FileLock(str(held / LOCK_FILE)):
         proc = run_train("-m", *FAST, "seed=1,2", f"resume={sweep}")
     assert proc.returncode == 1, proc.stderr[-3000:]
-    assert "1 ok, 0 failed, 0 diverged, 1 missing" in proc.stderr
+    assert "1 ok, 0 pruned, 0 failed, 0 diverged, 1 missing" in proc.stderr
     assert not (held / "result.json").exists()
 
 
@@ -70,5 +70,5 @@ def test_fail_fast_stops_after_the_first_failed_trial(run_train, tmp_path):
                      "fail_fast=true", f"resume={sweep}")
     assert proc.returncode == 1, proc.stderr[-3000:]
     assert len(list(sweep.glob("*/result.json"))) == 1
-    assert "0 ok, 0 failed, 1 diverged, 3 missing" in proc.stderr
+    assert "0 ok, 0 pruned, 0 failed, 1 diverged, 3 missing" in proc.stderr
     assert "fail_fast" in proc.stdout + proc.stderr
