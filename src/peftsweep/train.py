@@ -53,6 +53,7 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised by PEFT
 
 
 def _split_argv(argv: list[str]) -> tuple[list[str], bool]:
