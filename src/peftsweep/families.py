@@ -35,14 +35,6 @@ FAMILIES: dict[str, Family] = {
         ia3_targets=("key", "value", "output.dense"),
         ia3_feedforward=("output.dense",),
     ),
-    "roberta": Family(
-        name="roberta",
-        head_modules=("classifier",),
-        lora_targets=("query", "value"),
-        ia3_targets=("key", "value", "output.dense"),
-        ia3_feedforward=("output.dense",),
-        position_offset=2,
-    ),
     # DeBERTa-v2 and v3 (v3 is the v2 architecture). The ContextPooler is not part of the
     # pretrained checkpoints: it is head, trained with the classifier.
     "deberta-v2": Family(
@@ -62,6 +54,8 @@ FAMILIES: dict[str, Family] = {
         prefix_tuning=False,
     ),
 }
+# RoBERTa has BERT's module names and reserves two positions for its padding offset.
+FAMILIES["roberta"] = dataclasses.replace(FAMILIES["bert"], name="roberta", position_offset=2)
 # ELECTRA's discriminator has BERT's module names (its head, `classifier`, is a dense layer
 # plus out_proj), so BERT's row holds for it.
 FAMILIES["electra"] = dataclasses.replace(FAMILIES["bert"], name="electra")

@@ -24,12 +24,8 @@ class Options(Schema):
                                     "biases only.")
 
 
-@register
+@register("bitfit", "bias terms (+ task head by default)", Options)
 class BitFit(Strategy):
-    name = "bitfit"
-    summary = "bias terms (+ task head by default)"
-    Options = Options
-
     def trains_head(self, options: Options) -> bool:
         return options.train_head
 

@@ -9,12 +9,8 @@ from peftsweep.strategies.base import NoOptions, Strategy
 from peftsweep.strategies.registry import register
 
 
-@register
+@register("full", "every parameter trains", NoOptions)
 class Full(Strategy):
-    name = "full"
-    summary = "every parameter trains"
-    Options = NoOptions
-
     def apply(self, model: nn.Module, options: NoOptions, family: Family) -> nn.Module:
         for param in model.parameters():
             param.requires_grad_(True)

@@ -10,12 +10,8 @@ from peftsweep.strategies.common import freeze_all, unfreeze_modules
 from peftsweep.strategies.registry import register
 
 
-@register
+@register("head", "task head only (linear probe)", NoOptions)
 class Head(Strategy):
-    name = "head"
-    summary = "task head only (linear probe)"
-    Options = NoOptions
-
     def apply(self, model: nn.Module, options: NoOptions, family: Family) -> nn.Module:
         freeze_all(model)
         unfreeze_modules(model, family.head_modules)

@@ -19,11 +19,8 @@ class Options(Schema):
               "feed-forward layers among the targets.")
 
 
-@register
+@register("ia3", "learned activation rescaling (PEFT)", Options)
 class IA3(PeftStrategy):
-    name = "ia3"
-    summary = "learned activation rescaling (PEFT)"
-    Options = Options
     family_targets = "ia3_targets"
 
     def peft_config(self, options: Options, family: Family):

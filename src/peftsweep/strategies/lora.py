@@ -24,11 +24,8 @@ class Options(Schema):
     bias: str = option("none", "Which biases train.", choices=("none", "all", "lora_only"))
 
 
-@register
+@register("lora", "low-rank adapters on attention (PEFT)", Options)
 class LoRA(PeftStrategy):
-    name = "lora"
-    summary = "low-rank adapters on attention (PEFT)"
-    Options = Options
     family_targets = "lora_targets"
 
     def peft_config(self, options: Options, family: Family):

@@ -48,12 +48,8 @@ def expose_past_key_values(model: nn.Module) -> nn.Module:
     return model
 
 
-@register
+@register("prefix", "trained key/value prefixes in every layer (PEFT)", Options)
 class PrefixTuning(PeftStrategy):
-    name = "prefix"
-    summary = "trained key/value prefixes in every layer (PEFT)"
-    Options = Options
-
     def peft_config(self, options: Options, family: Family):
         from peft import PrefixTuningConfig, TaskType
 

@@ -16,10 +16,18 @@ from peftsweep.strategies.common import module_suffixes
 STRATEGIES: dict[str, Strategy] = {}
 
 
-def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy selectable as ``strategy=<cls.name>``."""
-    STRATEGIES[cls.name] = cls()
-    return cls
+def register(name: str, summary: str, options: type):
+    """Class decorator: make a strategy selectable as ``strategy=<name>``.
+
+    ``summary`` is one line for tables and help; ``options`` its Options dataclass.
+    """
+
+    def add(cls: type[Strategy]) -> type[Strategy]:
+        cls.name, cls.summary, cls.Options = name, summary, options
+        STRATEGIES[name] = cls()
+        return cls
+
+    return add
 
 
 def parse(raw: dict[str, Any]) -> tuple[Strategy, Any]:
