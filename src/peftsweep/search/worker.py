@@ -114,8 +114,10 @@ def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict)
     overrides = compose_trial.merge(spec["overrides"], to_overrides(values))
     cfg = compose_trial.compose_task(spec["conf_dir"], overrides)
     job_dir = compose_trial.job_dir_for(Path(spec["sweep_dir"]), cfg)
-    compose_trial.save_hydra_files(job_dir, cfg, overrides)
+    # The study learns the job folder before anything is written there, so a worker killed
+    # at any later point leaves a trial that names its folder.
     trial.set_user_attr("job", job_dir.name)
+    compose_trial.save_hydra_files(job_dir, cfg, overrides)
     os.environ[CONTEXT_ENV] = json.dumps({
         "storage": spec["storage"], "study": spec["study"], "trial": trial.number,
         "pruner": settings.pruner, "startup": settings.pruner_startup_trials,
