@@ -92,7 +92,7 @@ def base_configs():
     return configs
 
 
-@pytest.mark.parametrize(("group", "strategy", "key", "value", "problem"), every_field_case())
+@pytest.mark.parametrize(("group", "strategy", "key", "value", "problem"), list(every_field_case()))
 def test_every_key_rejects_a_bad_value_by_name(base_configs, group, strategy, key, value,
                                                problem):
     raw = copy.deepcopy(base_configs[group if group in NESTED else strategy])
@@ -117,7 +117,7 @@ def search_cases():
             yield pytest.param(f.name, value, problem, id=f"search.{f.name}={value!r}")
 
 
-@pytest.mark.parametrize(("key", "value", "problem"), search_cases())
+@pytest.mark.parametrize(("key", "value", "problem"), list(search_cases()))
 def test_every_search_key_rejects_a_bad_value_by_name(key, value, problem):
     with pytest.raises(ConfigError) as caught:
         parse_settings({key: value})
