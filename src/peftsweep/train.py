@@ -7,7 +7,6 @@ runs one trial per combination; the exit code says whether any trial failed.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -16,15 +15,15 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-import peftsweep.hydra_schema  # noqa: F401 - registers the schema nodes the YAML extends
 from peftsweep import dry_run, placement, progress, sweep
+from peftsweep.compose import conf_dir  # importing it registers the schema nodes
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
 from peftsweep.search.preflight import check_search, search_requested
 from peftsweep.trial import run_trial
 from peftsweep.validate import validate
 
-CONF_DIR = Path(os.environ.get("PEFTSWEEP_CONF", Path(__file__).resolve().parents[2] / "conf"))
+CONF_DIR = conf_dir()
 LAST_STATUS: dict[str, str] = {}
 
 
