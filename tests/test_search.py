@@ -4,6 +4,7 @@ shared storage and secrets, against real processes and a real PostgreSQL server.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from peftsweep.results import read_result
 from peftsweep.search.settings import parse_settings
 from peftsweep.search.space import edge_assignments, parse_space
 from peftsweep.search.storage import PASSWORD_ENV, connect_url, redact, scrub, take_password
+from peftsweep.search.trial_lines import counts, point_label, trial_line
 
 from helpers import FAST, OFFLINE, ROOT
 
@@ -133,6 +135,44 @@ def test_a_password_in_the_url_moves_to_the_environment(monkeypatch):
                                              ":5432/studies"
 
 
+def test_progress_lines_count_the_study_up_to_the_trial():
+    study = optuna.create_study(direction="maximize")
+    launched = time.time() - 60
+    first = study.ask()
+    study.tell(first, 0.5)
+    pruned = study.ask()
+    study.tell(pruned, state=optuna.trial.TrialState.PRUNED)
+    failed = study.ask()
+    study.tell(failed, state=optuna.trial.TrialState.FAIL)
+    study.ask()  # still running: not counted
+    trials = study.get_trials(deepcopy=False)
+    assert counts(trials, launched, first.number) == {"done": 1, "failed": 0, "this_launch": 1}
+    done = counts(trials, launched, failed.number)
+    assert done == {"done": 3, "failed": 1, "this_launch": 3}
+    assert counts(trials, time.time() + 60, failed.number)["this_launch"] == 0
+    result = {"status": "pruned", "pruned_at": {"validation": 2, "value": 0.61234},
+              "timing": {"wall_s": 75.0}}
+    line = trial_line(10, done, launched, point_label({"lr": 3.1234e-4, "strategy": "full"}),
+                      result, now=launched + 60)
+    assert line == ("peftsweep: [3/10] lr=0.000312 strategy=full: pruned at validation 2 "
+                    "(val 0.6123), 1m15s | 7 left, ETA 2m20s, 1 failed\n")
+
+
+def test_a_search_dry_run_prints_the_space_and_trains_nothing(conf, tmp_path, capsys,
+                                                                monkeypatch):
+    from peftsweep import train
+
+    monkeypatch.setattr(train, "CONF_DIR", conf)
+    root = tmp_path / "multirun"
+    code = train.cli([*SEARCH, "search.n_trials=5", "dry_run=true", f"sweep_root={root}"])
+    out = capsys.readouterr()
+    assert code == 0, out.err[-2000:]
+    assert "search: 5 trial(s), sampler random, pruner median" in out.out
+    assert "lr             categorical [0.003, 1e-06, 2e-06]" in out.out
+    assert "dry run: a search of 5 trial(s); 3 edge point(s)" in out.err
+    assert not root.exists()
+
+
 # ---- bad input through train.py: one line, exit 2, nothing written ----
 
 BAD_INPUT = [
@@ -182,6 +222,9 @@ def test_search_prunes_counts_and_resumes(run_train, conf, tmp_path, capsys):
     assert "pruned" in statuses, statuses
     counts = f"{statuses.count('ok')} ok, {statuses.count('pruned')} pruned, 0 failed"
     assert counts in proc.stderr
+    assert _progress_counts(proc.stderr) == [(1, 3), (2, 3), (3, 3)], proc.stderr[-3000:]
+    assert re.search(r"\[3/3\] lr=\S+: (ok, val accuracy|pruned at validation 1 \(val)",
+                     proc.stderr), proc.stderr[-3000:]
     # Job folders are the grid's: strategy, lr, batch size, seed and the identity.
     for name, result in first.items():
         assert name.endswith(result["identity"][:8]) and f"_bs{result['science']['batch_size']}_"\
@@ -191,8 +234,26 @@ def test_search_prunes_counts_and_resumes(run_train, conf, tmp_path, capsys):
     proc = run_train(*SEARCH, "search.n_trials=4", f"resume={sweep_dir}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     _assert_study_matches_results(sweep_dir, 4)
+    assert _progress_counts(proc.stderr) == [(4, 4)]  # earlier runs' trials count
+    _check_status(sweep_dir, statuses)
     assert all(read_result(p)["finished_at"] == t for p, t in stamps.items())  # kept
     _check_report(sweep_dir, capsys)
+
+
+def _check_status(sweep_dir: Path, first_statuses: list[str]) -> None:
+    """peftsweep-status reads a search from its folder: every trial with its state."""
+    from peftsweep.status import render, sweep_status
+
+    status = sweep_status(sweep_dir)
+    results = _results(sweep_dir)
+    assert len(status["trials"]) == len(results)  # two trials at one point share a folder
+    expected = {"done": sum(r["status"] == "ok" for r in results.values()),
+                "pruned": sum(r["status"] == "pruned" for r in results.values())}
+    assert {k: v for k, v in status["counts"].items() if v} == expected
+    assert expected["pruned"] >= first_statuses.count("pruned") and status["eta"] == "done"
+    assert all(row["label"].startswith("lr=") for row in status["trials"])
+    assert f"{len(results)} trial(s)" in render(status) and status["search"] == {
+        "budget": 4, "told": 4}
 
 
 def _check_report(sweep_dir: Path, capsys) -> None:
@@ -246,14 +307,26 @@ def test_a_killed_search_resumes_its_running_trial(cache_dir, conf, tmp_path):
 
 @pytest.mark.integration
 def test_parallel_workers_share_one_sqlite_study(run_train, conf, tmp_path):
+    """local_parallel's slots (parallel.workers) become the search's workers."""
     root = tmp_path / "multirun"
-    proc = run_train(*SEARCH, "search.n_trials=4", "search.workers=2", f"sweep_root={root}")
+    proc = run_train(*SEARCH, "search.n_trials=4", "hydra/launcher=local_parallel",
+                     "parallel.workers=2", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_dir = _sweep_dir(root)
     _assert_study_matches_results(sweep_dir, 4)
     for worker in (0, 1):  # both pulled trials, each with its share of the cores
         log = (sweep_dir / ".search" / f"worker{worker}.log").read_text()
         assert "search trial" in log, log[-2000:]
+    # The workers' progress lines reach this terminal, each count once.
+    assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
+    assert _progress_counts((sweep_dir / "progress.log").read_text()) == \
+        [(i, 4) for i in range(1, 5)]
+
+
+def _progress_counts(text: str) -> list[tuple[int, int]]:
+    """The (i, N) of every progress line, sorted."""
+    found = re.findall(r"^peftsweep: \[(\d+)/(\d+)\] ", text, flags=re.MULTILINE)
+    return sorted((int(i), int(n)) for i, n in found)
 
 
 @pytest.mark.integration
@@ -301,5 +374,5 @@ def test_every_search_preset_composes_at_its_edges(cache_dir, preset):
     from peftsweep.search.preflight import check_search
 
     configs = check_search(["hydra/sweeper=search", f"search={preset}", *FAST],
-                           ROOT / "conf")
+                           ROOT / "conf").configs
     assert len({c.identity() for c in configs}) >= 2  # choices and bounds really vary

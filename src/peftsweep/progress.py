@@ -45,11 +45,18 @@ def eta(plan: dict[str, Any], done_this_run: int, left: int, now: float) -> str:
 
 
 def outcome(result: dict[str, Any]) -> str:
+    if result["status"] == "pruned" and result.get("pruned_at"):
+        at = result["pruned_at"]
+        return f"pruned at validation {at['validation']} (val {at['value']:.4f})"
     if result["status"] != "ok":
         error = (result.get("error") or "").splitlines()[0][:80] if result.get("error") else ""
         return f"{result['status']} ({error})" if error else result["status"]
     name = result["metric"]["name"]
     return f"ok, val {name} {result['best']['validation'].get(name, float('nan')):.4f}"
+
+
+def is_failure(result: dict[str, Any]) -> bool:
+    return result["status"] not in ("ok", "pruned")  # pruning is not a failure
 
 
 def report_trial_end(job_dir: Path, result: dict[str, Any] | None) -> str | None:
@@ -60,14 +67,23 @@ def report_trial_end(job_dir: Path, result: dict[str, Any] | None) -> str | None
         return None
     try:
         with FileLock(str(sweep_dir / COUNTER_LOCK), timeout=120):
-            counter = _bump(sweep_dir, plan, failed=result["status"] != "ok")
+            counter = _bump(sweep_dir, plan, failed=is_failure(result))
             line = _line(plan, planned_trial(plan, result["identity"]), job_dir, result, counter)
-            _append(sweep_dir / PROGRESS_LOG, line)
+            emit(sweep_dir, line)  # under the lock: progress.log keeps the counter's order
     except (OSError, Timeout) as err:  # the result is written: a progress line must not fail it
         logging.getLogger(__name__).warning("no progress line for %s: %s", job_dir, err)
         return None
-    os.write(2, line.encode())  # one write: lines from parallel trials never interleave
     return line
+
+
+def emit(sweep_dir: Path, line: str) -> None:
+    """Append the line to ``<sweep>/progress.log`` and write it to stderr, each in one write
+    (lines from parallel trials never interleave)."""
+    try:
+        append_line(Path(sweep_dir) / PROGRESS_LOG, line)
+    except OSError as err:
+        logging.getLogger(__name__).warning("progress.log not written: %s", err)
+    os.write(2, line.encode())
 
 
 def _bump(sweep_dir: Path, plan: dict[str, Any], failed: bool) -> dict[str, Any]:
@@ -96,7 +112,7 @@ def _line(plan: dict[str, Any], planned: PlannedTrial | None, job_dir: Path,
             f"{counter['failures']} failed\n")
 
 
-def _append(path: Path, line: str) -> None:
+def append_line(path: Path, line: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line.encode())

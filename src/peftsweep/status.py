@@ -1,9 +1,10 @@
 """``peftsweep-status SWEEP``: where every planned trial of a sweep stands, and the ETA.
 
-Reads only the sweep folder (plan.json, result files, each job's progress file
-and lock), so it works while the sweep runs, locally or on a cluster, from any
-machine that sees the folder. States: done, running (with its epoch), failed,
-diverged, pruned, interrupted (started, no longer running, no result), pending.
+Reads only the sweep folder (plan.json, or a search's spec and job folders; result
+files, each job's progress file and lock), so it works while the sweep runs, locally
+or on a cluster, from any machine that sees the folder. States: done, running (with its
+epoch), failed, diverged, pruned, interrupted (started, no longer running, no result),
+pending.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from peftsweep.errors import UserError
 from peftsweep.plan import PlannedTrial, read_plan
 from peftsweep.progress import duration
 from peftsweep.results import RESULT_FILE
+from peftsweep.search.on_disk import search_plan
 from peftsweep.trial_progress import is_running, read_progress
 
 STATES = ("done", "running", "failed", "diverged", "pruned", "interrupted", "pending")
@@ -63,12 +65,15 @@ def _detail(result: dict[str, Any]) -> str:
 def sweep_status(sweep_dir: Path, now: float | None = None) -> dict[str, Any]:
     """Every planned trial's state, the counts and the ETA. Raises UserError without a plan."""
     sweep_dir, now = Path(sweep_dir), now or time.time()
-    plan = read_plan(sweep_dir)
+    plan = read_plan(sweep_dir) or search_plan(sweep_dir)
     if plan is None:
         raise UserError(f"{sweep_dir}: no plan.json: not a sweep folder, or a sweep from before "
                         "plans (peftsweep-report reads its results)")
     rows = [trial_state(sweep_dir, trial, now) for trial in plan["trials"]]
     counts = Counter(row["state"] for row in rows)
+    if "budget" in plan:  # a search: the trials not asked for yet are pending, without a row
+        asked = plan["told"] + counts["running"] + counts["interrupted"] + counts["pending"]
+        counts["pending"] += max(plan["budget"] - asked, 0)
     # Pace of this launch: trials that finished since the plan was written.
     done_now = sum(1 for row in rows if row.get("finished", 0) >= plan["created_at"])
     left = counts["running"] + counts["pending"]
@@ -80,8 +85,10 @@ def sweep_status(sweep_dir: Path, now: float | None = None) -> dict[str, Any]:
         eta = _eta_from_epochs(rows, counts["pending"], now)
     for row in rows:
         row.pop("progress", None)
+    search = {"search": {"budget": plan["budget"], "told": plan["told"]}} if "budget" in plan \
+        else {}
     return {"sweep_dir": str(sweep_dir), "trials": rows,
-            "counts": {state: counts[state] for state in STATES}, "eta": eta}
+            "counts": {state: counts[state] for state in STATES}, "eta": eta, **search}
 
 
 def _eta_from_epochs(rows: list[dict[str, Any]], pending: int, now: float) -> str:
@@ -103,8 +110,11 @@ def render(status: dict[str, Any]) -> str:
     lines = [f"{row['state']:12} {row['label']:{width}}  {row['detail']}"
              for row in status["trials"]]
     counts = ", ".join(f"{n} {state}" for state, n in status["counts"].items() if n)
-    total = len(status["trials"])
-    lines.append(f"{status['sweep_dir']}: {total} trial(s): {counts}; ETA {status['eta']}")
+    total = sum(status["counts"].values())
+    search = status.get("search")
+    told = f"; search: {search['told']} of {search['budget']} trial(s) told" if search else ""
+    lines.append(f"{status['sweep_dir']}: {total} trial(s): {counts}{told}; "
+                 f"ETA {status['eta']}")
     return "\n".join(lines)
 
 

@@ -68,8 +68,11 @@ def cli(argv: list[str] | None = None) -> int:
     if not hydra_flags & set(argv):
         try:
             if multirun and search_requested(overrides):  # a search plans nothing up front
-                configs = check_search(overrides, CONF_DIR)
-                dry_run_only, plan, resume = False, [], None
+                search = check_search(overrides, CONF_DIR)
+                if search.dry_run:
+                    dry_run.print_search(search)
+                    return 0
+                configs, dry_run_only, plan, resume = search.configs, False, [], None
             else:
                 configs = check_sweep(overrides, multirun, CONF_DIR)
                 dry_run_only, plan, resume = dry_run.plan_sweep(overrides, multirun, CONF_DIR,

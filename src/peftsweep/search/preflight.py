@@ -7,6 +7,7 @@ an explicit storage URL is connected to. Any problem: one line, exit 2, nothing 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -17,8 +18,8 @@ from peftsweep.config import TrialConfig
 from peftsweep.errors import ConfigError, UserError
 from peftsweep.preflight import _check_models_and_data
 from peftsweep.search.compose_trial import compose_task, merge
-from peftsweep.search.settings import parse_settings
-from peftsweep.search.space import edge_assignments, parse_space, to_overrides
+from peftsweep.search.settings import SearchSettings, parse_settings
+from peftsweep.search.space import Param, edge_assignments, parse_space, to_overrides
 from peftsweep.search.storage import check_reachable, take_password
 from peftsweep.validate import validate
 
@@ -29,8 +30,18 @@ def search_requested(overrides: list[str]) -> bool:
     return SWEEPER_OVERRIDE in [o.replace(" ", "") for o in overrides]
 
 
-def check_search(overrides: list[str], conf_dir: Path) -> list[TrialConfig]:
-    """Validated configs at the edges of the space; raises UserError."""
+@dataclass(frozen=True)
+class CheckedSearch:
+    configs: list[TrialConfig]  # one per edge point of the space, validated
+    settings: SearchSettings
+    params: list[Param]
+    dry_run: bool
+    resume: str | None
+
+
+def check_search(overrides: list[str], conf_dir: Path) -> CheckedSearch:
+    """The checked search with validated configs at the edges of the space; raises
+    UserError."""
     swept = [o.input_line for o in OverridesParser.create().parse_overrides(overrides)
              if o.is_sweep_override()]
     if swept:
@@ -51,7 +62,8 @@ def check_search(overrides: list[str], conf_dir: Path) -> list[TrialConfig]:
         except UserError as err:
             raise UserError(f"search.space at {' '.join(point)}: {err}") from err
     _check_models_and_data(configs)
-    return configs
+    return CheckedSearch(configs, settings, params, bool(base.get("dry_run")),
+                         base.get("resume"))
 
 
 def _compose(conf_dir: Path, overrides: list[str]):

@@ -27,8 +27,8 @@ class SearchSettings(Schema):
                                        "URL (password from $PEFTSWEEP_STORAGE_PASSWORD, "
                                        "PGPASSWORD or ~/.pgpass).")
     study_name: str | None = option(None, "null: named after the sweep folder.")
-    workers: int = option(1, "Trials at once (local processes, or jobs of hydra/launcher).",
-                          gt=0)
+    workers: int = option(1, "Trials at once: local processes, or jobs of hydra/launcher "
+                             "(local_parallel: its slots from parallel.*, unless > 1).", gt=0)
     seed: int | None = option(None, "Sampler seed.")
     heartbeat_s: int = option(60, "A trial silent for twice this is failed and asked again.",
                               gt=0)

@@ -35,6 +35,16 @@ class Param:
         """Every choice, or both bounds: the values preflight composes once each."""
         return list(self.choices) if self.kind == "categorical" else [self.low, self.high]
 
+    def describe(self) -> str:
+        """One line for a dry run: ``lr  float 1e-05 .. 0.01 (log)``."""
+        if self.kind == "categorical":
+            where = "[" + ", ".join(map(str, self.choices)) + "]"
+        else:
+            where = f"{self.low:g} .. {self.high:g}" + (" (log)" if self.log else "")
+            where += f" step {self.step:g}" if self.step else ""
+        when = " ".join(f"{k}={v}" for k, v in self.when.items())
+        return f"{self.name:14} {self.kind:11} {where}" + (f"  when {when}" if when else "")
+
     def suggest(self, trial) -> Any:
         if self.kind == "categorical":
             return trial.suggest_categorical(self.name, list(self.choices))

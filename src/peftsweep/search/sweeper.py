@@ -18,6 +18,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,10 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from peftsweep import placement
+from peftsweep.progress import PROGRESS_LOG
 from peftsweep.results import atomic_write_text
 from peftsweep.search.settings import SearchSettings, parse_settings
-from peftsweep.search.storage import default_url, open_storage, scrub, take_password
+from peftsweep.search.storage import default_url, open_storage, redact, scrub, take_password
 from peftsweep.search.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,15 @@ class SearchSweeperBase(Sweeper):
         spec = _create_study(settings, url, sweep_dir, arguments)
         atomic_write_text(sweep_dir / SPEC_FILE, scrub(json.dumps(spec, indent=2)) + "\n")
         launcher = cfg.hydra.runtime.choices.get("hydra/launcher")
+        workers = _worker_count(settings, launcher, cfg)
         log.info("search %s: %d trials, %d worker(s), storage %s", spec["study"],
-                 settings.n_trials, settings.workers, url)
-        if launcher != "basic":
-            out = self._launch_workers(arguments, settings.workers, sweep_dir)
-        elif settings.workers == 1:
+                 settings.n_trials, workers, redact(url))
+        if launcher not in ("basic", placement.LAUNCHER):
+            out = self._launch_workers(arguments, workers, sweep_dir)
+        elif workers == 1:
             out = [run_worker(spec)]
         else:
-            out = _local_workers(sweep_dir / SPEC_FILE, settings.workers, cfg)
+            out = _local_workers(sweep_dir / SPEC_FILE, workers, cfg)
         _write_importances(spec, sweep_dir)
         return out
 
@@ -79,6 +82,13 @@ class SearchSweeperBase(Sweeper):
         return launcher.launch(jobs, initial_job_idx=0)
 
 
+def _worker_count(settings: SearchSettings, launcher: str | None, cfg: DictConfig) -> int:
+    """search.workers; under local_parallel, its slots (parallel.*) unless workers > 1."""
+    if launcher == placement.LAUNCHER and settings.workers == 1:
+        return int(cfg.hydra.launcher.n_jobs)
+    return settings.workers
+
+
 def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
                   arguments: list[str]) -> dict[str, Any]:
     import optuna
@@ -90,7 +100,7 @@ def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
     optuna.create_study(storage=open_storage(url), study_name=name, direction="maximize",
                         load_if_exists=True)
     return {"conf_dir": str(conf_dir()), "overrides": arguments, "sweep_dir": str(sweep_dir),
-            "storage": url, "study": name,
+            "storage": url, "study": name, "launched_at": time.time(),
             "settings": dataclasses.asdict(dataclasses.replace(settings, storage=url))}
 
 
@@ -120,12 +130,36 @@ def _local_workers(spec_path: Path, n: int, cfg: DictConfig) -> list[int]:
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "peftsweep.search.worker", str(spec_path)],
                 env=env, stdout=out, stderr=subprocess.STDOUT))
-    codes = [proc.wait() for proc in procs]
+    codes = _wait_echoing(procs, spec_path.parent.parent / PROGRESS_LOG)
     for slot, code in enumerate(codes):
         if code != 0:
             log.error("search worker %d exited with %d (see %s)", slot, code,
                       spec_path.parent / f"worker{slot}.log")
     return codes
+
+
+def _wait_echoing(procs: list[subprocess.Popen], progress_log: Path) -> list[int]:
+    """Wait for the workers, copying their progress lines to this terminal as they come."""
+    offset = progress_log.stat().st_size if progress_log.exists() else 0
+    while True:
+        running = any(proc.poll() is None for proc in procs)
+        offset = _echo_new_lines(progress_log, offset)
+        if not running:
+            return [proc.wait() for proc in procs]
+        time.sleep(1.0)
+
+
+def _echo_new_lines(path: Path, offset: int) -> int:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            chunk = f.read()
+    except FileNotFoundError:
+        return offset
+    complete = chunk[:chunk.rfind(b"\n") + 1]  # a line being written waits for its end
+    if complete:
+        os.write(2, complete)
+    return offset + len(complete)
 
 
 def worker_task(cfg: DictConfig) -> dict[str, int]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from filelock import FileLock
 
-from peftsweep.search import compose_trial
+from peftsweep.search import compose_trial, on_disk, trial_lines
 from peftsweep.search.pruning import CONTEXT_ENV
 from peftsweep.search.settings import SearchSettings, build_pruner, build_sampler
 from peftsweep.search.space import parse_space, suggest, to_overrides
@@ -166,6 +166,9 @@ def run_worker(spec: dict[str, Any]) -> dict[str, int]:
         with heartbeat(study, trial):
             result = run_one(spec, settings, trial, values)
             status = tell(study, trial, result)
+        on_disk.record_told(Path(spec["sweep_dir"]), trial.number,
+                            trial.user_attrs.get("job"), status)
+        trial_lines.report(study, trial, spec, values, result)
         counts[status] = counts.get(status, 0) + 1
 
 

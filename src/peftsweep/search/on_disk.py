@@ -1,0 +1,79 @@
+"""A search's trials as its sweep folder shows them, for peftsweep-status (no database opened).
+
+A search plans nothing up front. Its spec (``.search/spec.json``, rewritten by every launch)
+gives the budget, the space and the launch time; a trial's job folder, with its
+``.hydra/overrides.yaml``, appears as soon as the study hands the trial out; and each
+worker appends every trial it tells the study to ``.search/told.jsonl`` (two trials at one
+point share a folder but use two of the budget). So the folder alone tells which trials
+ran, which run now, and how many the budget still holds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from peftsweep.plan import PlannedTrial
+from peftsweep.progress import append_line
+from peftsweep.results import RESULT_FILE
+
+SPEC_FILE = Path(".search") / "spec.json"
+TOLD_FILE = Path(".search") / "told.jsonl"
+
+
+def record_told(sweep_dir: Path, number: int, job: str | None, status: str) -> None:
+    """One line per trial told to the study, appended in one write."""
+    append_line(Path(sweep_dir) / TOLD_FILE,
+                json.dumps({"trial": number, "job": job, "status": status}) + "\n")
+
+
+def told_count(sweep_dir: Path) -> int:
+    try:
+        text = (Path(sweep_dir) / TOLD_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return 0
+    return sum(1 for line in text.splitlines() if line.endswith("}"))
+
+
+def _label(overrides: list[str], keys: set[str]) -> str:
+    """The point's overrides (the searched keys), floats to 3 significant digits."""
+    parts = []
+    for override in overrides:
+        key, _, value = override.partition("=")
+        if key not in keys:
+            continue
+        try:
+            value = f"{float(value):.3g}" if "." in value or "e" in value else value
+        except ValueError:
+            pass
+        parts.append(f"{key}={value}")
+    return " ".join(parts) or "(no searched key)"
+
+
+def _identity(job_dir: Path) -> str:
+    try:
+        return json.loads((job_dir / RESULT_FILE).read_text(encoding="utf-8"))["identity"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""  # no result yet: status reads the trial's progress instead
+
+
+def search_plan(sweep_dir: Path) -> dict[str, Any] | None:
+    """plan.json's shape for a search (plus ``budget`` and ``told``), or None if this is
+    no search."""
+    try:
+        spec = json.loads((Path(sweep_dir) / SPEC_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = set(spec["settings"]["space"])
+    folders = sorted((p.parent.parent for p in Path(sweep_dir).glob("*/.hydra/overrides.yaml")),
+                     key=lambda p: p.stat().st_mtime)
+    trials = []
+    for index, job_dir in enumerate(folders):
+        overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
+        trials.append(PlannedTrial(index, _identity(job_dir), job_dir.name, list(overrides),
+                                   _label(overrides, keys), finished=False))
+    return {"created_at": spec.get("launched_at", 0.0), "trials": trials,
+            "budget": spec["settings"]["n_trials"], "told": told_count(sweep_dir)}
