@@ -166,10 +166,19 @@ def run_worker(spec: dict[str, Any]) -> dict[str, int]:
         with heartbeat(study, trial):
             result = run_one(spec, settings, trial, values)
             status = tell(study, trial, result)
+        _note_told(study, trial, spec, values, result, status)
+        counts[status] = counts.get(status, 0) + 1
+
+
+def _note_told(study, trial, spec: dict[str, Any], values: dict, result: dict | None,
+               status: str) -> None:
+    """The told-trials file and the progress line: neither may stop a search."""
+    try:
         on_disk.record_told(Path(spec["sweep_dir"]), trial.number,
                             trial.user_attrs.get("job"), status)
         trial_lines.report(study, trial, spec, values, result)
-        counts[status] = counts.get(status, 0) + 1
+    except Exception as err:  # noqa: BLE001 - the trial is told; only the display is lost
+        log.warning("no progress line for search trial %d: %s", trial.number, err)
 
 
 def _quiet_libraries() -> None:
