@@ -9,6 +9,7 @@ printed redacted.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from peftsweep.errors import ConfigError
@@ -82,13 +83,17 @@ def open_storage(url: str, heartbeat_s: int | None = None, max_retry: int | None
     """Optuna's RDB storage; with a heartbeat, dead workers' trials are failed and asked again."""
     import optuna
 
-    kwargs = {}
-    if heartbeat_s:
-        kwargs = dict(heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
-                      heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(
-                          max_retry=max_retry))
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    return optuna.storages.RDBStorage(connect_url(url), engine_kwargs=engine, **kwargs)
+    with warnings.catch_warnings():  # heartbeats are marked experimental; we rely on them
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        kwargs = {}
+        if heartbeat_s:
+            # Optuna 4.9 renamed the callback (the old name warns, and goes in 6.0).
+            retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None) \
+                or optuna.storages.RetryFailedTrialCallback
+            kwargs = dict(heartbeat_interval=heartbeat_s, grace_period=2 * heartbeat_s,
+                          heartbeat_stale_trial_callback=retry(max_retry=max_retry))
+        return optuna.storages.RDBStorage(connect_url(url), engine_kwargs=engine, **kwargs)
 
 
 def check_reachable(url: str) -> None:
