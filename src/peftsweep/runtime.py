@@ -7,6 +7,7 @@ import os
 import platform
 import socket
 import sys
+import warnings
 from importlib import metadata
 
 import torch
@@ -65,3 +66,20 @@ def versions(packages: tuple[str, ...] = PACKAGES) -> dict:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def quiet_libraries() -> None:
+    """Keep trial logs to what a user acts on (grid trials and search workers alike)."""
+    import logging
+
+    import transformers
+
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    transformers.logging.set_verbosity_error()  # e.g. the load report of a new head
+    transformers.logging.disable_progress_bar()  # "Loading weights" bars, one per trial
+    warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*litlogger.*")
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised by PEFT

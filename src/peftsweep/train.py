@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from peftsweep import dry_run, placement, progress, sweep
+from peftsweep import dry_run, placement, progress, runtime, sweep
 from peftsweep.compose import conf_dir  # importing it registers the schema nodes
 from peftsweep.errors import UserError
 from peftsweep.preflight import check_sweep
@@ -30,7 +29,7 @@ LAST_STATUS: dict[str, str] = {}
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> str:
     placement.apply_from_hydra(cfg)  # before anything touches CUDA
-    _quiet_libraries()
+    runtime.quiet_libraries()
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_trial(validate(cfg), job_dir)
     status = result["status"] if result else "skipped"
@@ -39,20 +38,6 @@ def main(cfg: DictConfig) -> str:
     logging.getLogger(__name__).info("trial %s: %s (%s)", job_dir.name, status,
                                      (result or {}).get("error") or "no error")
     return status
-
-
-def _quiet_libraries() -> None:
-    """Keep trial logs to what a user acts on."""
-    import transformers
-
-    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
-    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()  # "Loading weights" bars, one per trial
-    warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised by PEFT
 
 
 def _split_argv(argv: list[str]) -> tuple[list[str], bool]:

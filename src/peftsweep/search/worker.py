@@ -21,6 +21,7 @@ from typing import Any
 
 from filelock import FileLock
 
+from peftsweep import runtime
 from peftsweep.search import compose_trial, on_disk, trial_lines
 from peftsweep.search.pruning import CONTEXT_ENV
 from peftsweep.search.settings import SearchSettings, build_pruner, build_sampler
@@ -151,7 +152,7 @@ def tell(study, trial, result: dict | None) -> str:
 
 def run_worker(spec: dict[str, Any]) -> dict[str, int]:
     """Pull trials until the study's budget is spent; return this worker's status counts."""
-    _quiet_libraries()
+    runtime.quiet_libraries()
     settings = SearchSettings(**spec["settings"])
     params = parse_space(settings.space)
     study = load_study(spec, settings)
@@ -179,13 +180,6 @@ def _note_told(study, trial, spec: dict[str, Any], values: dict, result: dict | 
         trial_lines.report(study, trial, spec, values, result)
     except Exception as err:  # noqa: BLE001 - the trial is told; only the display is lost
         log.warning("no progress line for search trial %d: %s", trial.number, err)
-
-
-def _quiet_libraries() -> None:
-    """Keep a worker's log to what a user acts on (train.py does the same for a grid)."""
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*(srun|LeafSpec|many workers|litlogger).*")
 
 
 def main(argv: list[str] | None = None) -> int:
