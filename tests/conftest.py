@@ -6,13 +6,14 @@ Constants and helper functions live in helpers.py; test modules import them from
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import OFFLINE, ROOT, write_rte
+from helpers import OFFLINE, ROOT, TEST_PRESET, write_rte
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,13 @@ def run_train(cache_dir):
 def rte_dir(tmp_path) -> Path:
     """A small RTE-shaped folder: train.tsv and validation.tsv with GLUE's columns."""
     return write_rte(tmp_path / "rte")
+
+
+@pytest.fixture
+def search_conf(tmp_path, monkeypatch) -> Path:
+    """conf/ plus the test preset; train.py and its workers read it through PEFTSWEEP_CONF."""
+    folder = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", folder)
+    (folder / "search" / "test.yaml").write_text(TEST_PRESET)
+    monkeypatch.setenv("PEFTSWEEP_CONF", str(folder))
+    return folder

@@ -137,3 +137,23 @@ def write_sweep(root: Path, results: list[dict], prefix: str = "job") -> Path:
     for index, result in enumerate(results):
         write_result(root / f"{prefix}{index:03d}", result)
     return root
+
+
+# ---- searches (test_search*.py) ----
+
+# A learning rate that learns and two that do not: with this seed the first two trials finish
+# (one of each), the third (a low one) is behind after one validation and is pruned.
+TEST_PRESET = """\
+defaults:
+  - _schema
+  - _self_
+sampler: random
+seed: 1
+pruner: median
+pruner_startup_trials: 1
+pruner_warmup: 0
+heartbeat_s: 1
+space:
+  lr: {type: categorical, choices: [0.003, 1.0e-06, 2.0e-06]}
+"""
+SEARCH = ["-m", "hydra/sweeper=search", "search=test", *FAST]

@@ -19,6 +19,7 @@ import yaml
 from peftsweep.plan import PlannedTrial
 from peftsweep.progress import append_line
 from peftsweep.results import RESULT_FILE
+from peftsweep.search.trial_lines import point_label
 
 SPEC_FILE = Path(".search") / "spec.json"
 TOLD_FILE = Path(".search") / "told.jsonl"
@@ -38,19 +39,20 @@ def told_count(sweep_dir: Path) -> int:
     return sum(1 for line in text.splitlines() if line.endswith("}"))
 
 
-def _label(overrides: list[str], keys: set[str]) -> str:
-    """The point's overrides (the searched keys), floats to 3 significant digits."""
-    parts = []
-    for override in overrides:
-        key, _, value = override.partition("=")
-        if key not in keys:
-            continue
+def _value(text: str):
+    """An override's value back as the number the space drew, where it is one."""
+    for kind in (int, float):
         try:
-            value = f"{float(value):.3g}" if "." in value or "e" in value else value
+            return kind(text)
         except ValueError:
             pass
-        parts.append(f"{key}={value}")
-    return " ".join(parts) or "(no searched key)"
+    return text
+
+
+def _label(overrides: list[str], keys: set[str]) -> str:
+    """The point's overrides (the searched keys), as its progress line names them."""
+    values = {k: _value(v) for k, _, v in (o.partition("=") for o in overrides) if k in keys}
+    return point_label(values) or "(no searched key)"
 
 
 def _identity(job_dir: Path) -> str:
