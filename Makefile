@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PEFTSWEEP := $(VENV)/bin/peftsweep
 STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 SWEEP ?= $(shell ls -d multirun/*/*/ 2>/dev/null | grep -v '/runs/' | sort | tail -1)
@@ -33,13 +34,15 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install peftsweep with its dev tools
 
 demo: $(STAMP) ## Offline demo: pretrained MiniLM, 4 strategies x 2 lr x 2 seeds, and its report
-	$(PY) train.py -m experiment=demo_minilm $(ARGS)
-	$(PY) -m peftsweep.report $$(ls -d multirun/*/*/ | grep -v '/runs/' | sort | tail -1)
+	$(PEFTSWEEP) train -m experiment=demo_minilm $(ARGS)
+	$(PEFTSWEEP) report $$(ls -d multirun/*/*/ | grep -v '/runs/' | sort | tail -1)
 
-test: $(STAMP) ## Run the whole test suite (offline; Slurm tests need slurm-wlm + munge)
+test: $(STAMP) ## The import contract, then the whole test suite (offline; Slurm tests need slurm-wlm + munge)
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q $(ARGS)
 
-test-fast: $(STAMP) ## Run the tests without the end-to-end sweeps and Slurm
+test-fast: $(STAMP) ## The import contract and the tests without the end-to-end sweeps and Slurm
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m "not integration and not slurm" $(ARGS)
 
 lint: $(STAMP) ## Check style with ruff
@@ -47,11 +50,11 @@ lint: $(STAMP) ## Check style with ruff
 
 report: $(STAMP) ## Tables and plots of one sweep: make report SWEEP=multirun/<date>/<time>
 	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
-	$(PY) -m peftsweep.report $(SWEEP)
+	$(PEFTSWEEP) report $(SWEEP)
 
 status: $(STAMP) ## Where each trial of a sweep stands, and the ETA: make status SWEEP=multirun/<date>/<time>
 	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
-	$(PY) -m peftsweep.status $(SWEEP) $(ARGS)
+	$(PEFTSWEEP) status $(SWEEP) $(ARGS)
 
 # Each sweep's report is remade only when one of its result files is newer.
 SWEEP_DIRS := $(patsubst %/multirun.yaml,%,$(wildcard multirun/*/*/multirun.yaml))
@@ -59,25 +62,25 @@ REPORTS := $(addsuffix /report/report.md,$(SWEEP_DIRS))
 .SECONDEXPANSION:
 tables: $(REPORTS) ## Remake the reports of all sweeps whose results changed
 %/report/report.md: $$(shell find $$* -name result.json -not -path '*/report/*' 2>/dev/null)
-	$(PY) -m peftsweep.report $*
+	$(PEFTSWEEP) report $*
 
 export: $(STAMP) ## Selected models of a sweep in HF format: make export SWEEP=... [TRIAL=...] [ARGS=--merge]
 	@test -n "$(SWEEP)" || { echo "no sweep under multirun/; set SWEEP=..."; exit 2; }
-	$(VENV)/bin/peftsweep-export $(SWEEP) $(if $(TRIAL),--trial $(TRIAL)) $(ARGS)
+	$(PEFTSWEEP) export $(SWEEP) $(if $(TRIAL),--trial $(TRIAL)) $(ARGS)
 
 predict: $(STAMP) ## Labels from an export: make predict DIR=... TEXT="..." or FILE=in.csv [OUT=out.csv]
 	@test -n "$(DIR)" || { echo "set DIR=<export folder> (make export writes them)"; exit 2; }
-	$(VENV)/bin/peftsweep-predict $(DIR) $(if $(FILE),--file $(FILE) $(if $(OUT),--out $(OUT)),--text "$(TEXT)" $(if $(filter command line,$(origin PAIR)),--pair "$(PAIR)")) $(ARGS)
+	$(PEFTSWEEP) predict $(DIR) $(if $(FILE),--file $(FILE) $(if $(OUT),--out $(OUT)),--text "$(TEXT)" $(if $(filter command line,$(origin PAIR)),--pair "$(PAIR)")) $(ARGS)
 
 evaluate: $(STAMP) ## Task metrics of an export: make evaluate DIR=... [ARGS="--data data=rte ..."]
 	@test -n "$(DIR)" || { echo "set DIR=<export folder> (make export writes them)"; exit 2; }
-	$(VENV)/bin/peftsweep-evaluate $(DIR) $(ARGS)
+	$(PEFTSWEEP) evaluate $(DIR) $(ARGS)
 
 params: $(STAMP) ## Exact parameter breakdown per strategy: make params MODEL=bert_tiny
-	$(VENV)/bin/peftsweep-params model=$(MODEL) $(ARGS)
+	$(PEFTSWEEP) params model=$(MODEL) $(ARGS)
 
 inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" PAIR="How are you?"
-	$(VENV)/bin/peftsweep-inspect --text "$(TEXT)" --pair "$(PAIR)" $(ARGS)
+	$(PEFTSWEEP) inspect --text "$(TEXT)" --pair "$(PAIR)" $(ARGS)
 
 bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)

@@ -1,8 +1,25 @@
-"""Hydra only instantiates plugins defined under ``hydra_plugins``: the search sweeper's name
-there. The logic lives in :mod:`peftsweep.search.sweeper`."""
+"""The search sweeper as Hydra discovers it: a thin shell, the logic loaded when it is used.
 
-from peftsweep.search.sweeper import SearchSweeperBase
+Like the grid's shell, it imports nothing of peftsweep when Hydra scans its plugins; the
+work is done by :class:`peftsweep.sweep.search.sweeper.SearchSweep`
+(``hydra/sweeper=search``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.plugins.sweeper import Sweeper
 
 
-class SearchSweeper(SearchSweeperBase):
-    """``hydra/sweeper=search`` (conf/hydra/sweeper/search.yaml)."""
+class SearchSweeper(Sweeper):
+    def __init__(self, **options: Any) -> None:
+        from peftsweep.sweep.search.sweeper import SearchSweep
+
+        self.impl = SearchSweep(**options)
+
+    def setup(self, **kwargs: Any) -> None:
+        self.impl.setup(**kwargs)
+
+    def sweep(self, arguments: list[str]) -> Any:
+        return self.impl.sweep(arguments)

@@ -20,9 +20,9 @@ from pathlib import Path
 import datasets
 from filelock import FileLock
 
-from peftsweep.config import DataConfig
-from peftsweep.data.sources import fingerprint_files, load_raw, split_files, task_spec
+from peftsweep.data.sources import fingerprint_files, load_raw, split_files
 from peftsweep.data.splits import select_splits
+from peftsweep.spec.config import DataConfig, task_spec
 
 CACHE_FORMAT = 1
 

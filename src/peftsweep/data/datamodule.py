@@ -7,7 +7,6 @@ import logging
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
-from peftsweep.config import DataConfig
 from peftsweep.data.batching import (
     GROUP_BATCHES,
     LengthGroupedBatchSampler,
@@ -16,7 +15,7 @@ from peftsweep.data.batching import (
     use_grouping,
 )
 from peftsweep.data.cache import prepare
-from peftsweep.data.sources import task_spec
+from peftsweep.spec.config import DataConfig, task_spec
 
 log = logging.getLogger(__name__)
 

@@ -12,31 +12,12 @@ from pathlib import Path
 
 import datasets
 
-from peftsweep import demo_task as demo
-from peftsweep import offline
-from peftsweep.config import DataConfig
-from peftsweep.errors import DataError
-from peftsweep.tasks import TASKS, TaskSpec
+from peftsweep.errors import DataError, dataset_hint
+from peftsweep.spec import demo_task as demo
+from peftsweep.spec.config import DataConfig, task_spec
 
 FILE_FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".json": "json"}
 SPLIT_FILE_STEMS = {"train": ("train",), "validation": ("validation", "dev"), "test": ("test",)}
-
-
-def task_spec(data: DataConfig) -> TaskSpec:
-    """The task's spec with the user's column and label overrides applied."""
-    spec = TASKS[data.task]
-    overrides = {}
-    if data.text_fields:
-        overrides["text_fields"] = tuple(data.text_fields)
-    if data.label_field:
-        overrides["label_field"] = data.label_field
-    if data.label_names:
-        overrides["label_names"] = tuple(str(name) for name in data.label_names)
-    if data.hub_path:
-        overrides["hub_path"] = data.hub_path
-    if data.hub_name:
-        overrides["hub_name"] = data.hub_name
-    return TaskSpec(**{**spec.__dict__, **overrides})
 
 
 def split_files(data: DataConfig) -> dict[str, Path]:
@@ -109,4 +90,4 @@ def load_raw(data: DataConfig) -> datasets.DatasetDict:
     except Exception as err:  # noqa: BLE001 - offline, missing or renamed dataset
         raise DataError(f"data.hub_path: cannot load {spec.hub_path!r} "
                         f"({spec.hub_name}): {str(err).splitlines()[0]}"
-                        f"{offline.dataset_hint()}") from err
+                        f"{dataset_hint()}") from err

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datasets
 
-from peftsweep.config import DataConfig
 from peftsweep.errors import DataError
-from peftsweep.tasks import TaskSpec
+from peftsweep.spec.config import DataConfig
+from peftsweep.spec.tasks import TaskSpec
 
 
 def _label_lookup(spec: TaskSpec) -> dict:
@@ -22,7 +22,7 @@ def _label_lookup(spec: TaskSpec) -> dict:
     return lookup
 
 
-def _map_labels(split: str, ds: datasets.Dataset, spec: TaskSpec) -> datasets.Dataset:
+def map_labels(split: str, ds: datasets.Dataset, spec: TaskSpec) -> datasets.Dataset:
     """Replace the label column by ``labels`` (class index or float), rejecting stray values."""
     missing = [c for c in (*spec.text_fields, spec.label_field) if c not in ds.column_names]
     if missing:
@@ -93,7 +93,7 @@ def select_splits(raw: datasets.DatasetDict, data: DataConfig,
     for split, ds in out.items():
         if len(ds) == 0:
             raise DataError(f"data: split {split!r} is empty")
-    return datasets.DatasetDict({s: _map_labels(s, ds, spec) for s, ds in out.items()})
+    return datasets.DatasetDict({s: map_labels(s, ds, spec) for s, ds in out.items()})
 
 
 def test_split_note(data: DataConfig, spec: TaskSpec) -> str:

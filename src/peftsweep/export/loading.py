@@ -10,6 +10,7 @@ from torch import nn
 
 from peftsweep.errors import UserError
 from peftsweep.export.format import read_metadata
+from peftsweep.strategies.prefix import expose_past_key_values
 
 
 class Export(NamedTuple):
@@ -59,8 +60,6 @@ def load_export(folder: Path, device: str | None = None) -> Export:
 
             base = AutoModelForSequenceClassification.from_pretrained(str(folder / "base_model"))
             if meta.get("peft_type") == "PREFIX_TUNING":
-                from peftsweep.strategies.prefix import expose_past_key_values
-
                 base = expose_past_key_values(base)
             model = PeftModel.from_pretrained(base, str(folder))
         else:

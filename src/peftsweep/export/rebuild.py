@@ -17,14 +17,13 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from peftsweep import weights
-from peftsweep.config import DataConfig, ModelConfig, default_cache_dir
-from peftsweep.data.sources import task_spec
 from peftsweep.errors import UserError
-from peftsweep.families import FAMILIES
 from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.spec.config import DataConfig, ModelConfig, default_cache_dir, task_spec
+from peftsweep.spec.families import FAMILIES
+from peftsweep.spec.tasks import TaskSpec
 from peftsweep.strategies import apply_strategy
-from peftsweep.tasks import TaskSpec
+from peftsweep.trial import weights
 
 
 class Rebuilt(NamedTuple):

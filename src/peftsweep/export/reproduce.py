@@ -12,7 +12,9 @@ import json
 import shlex
 from typing import Any
 
-from peftsweep.compose import compose_config, conf_dir
+from omegaconf import OmegaConf
+
+from peftsweep.compose.session import compose_config, compose_task, conf_dir
 from peftsweep.errors import UserError
 
 
@@ -50,12 +52,7 @@ def _science(config: dict[str, Any], keys: set[str]) -> dict[str, Any]:
 
 def _presets(overrides: list[str]) -> dict[str, Any]:
     """What the presets compose to, unvalidated (a files preset names no files yet)."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(str(conf_dir().resolve()), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
-    return OmegaConf.to_container(cfg, resolve=True)
+    return OmegaConf.to_container(compose_task(conf_dir(), overrides), resolve=True)
 
 
 def overrides_for(result: dict[str, Any]) -> tuple[list[str], bool]:

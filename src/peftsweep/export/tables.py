@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from peftsweep.errors import UserError
-from peftsweep.results import atomic_write_text
+from peftsweep.spec.results import atomic_write_text
 
 FORMATS = (".csv", ".tsv", ".jsonl")
 

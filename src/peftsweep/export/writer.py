@@ -23,7 +23,7 @@ from peftsweep.export.card import model_card
 from peftsweep.export.format import FORMAT, METADATA_FILE
 from peftsweep.export.rebuild import Rebuilt, build_base, rebuild
 from peftsweep.export.reproduce import reproduce_command
-from peftsweep.export.selection import Chosen
+from peftsweep.report.selection import Chosen
 
 
 def is_peft(model: nn.Module) -> bool:

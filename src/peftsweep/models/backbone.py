@@ -16,11 +16,10 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from peftsweep import demo_task as demo
-from peftsweep import offline
-from peftsweep.config import ModelConfig
-from peftsweep.errors import ConfigError
-from peftsweep.tasks import TaskSpec
+from peftsweep.errors import ConfigError, model_hint
+from peftsweep.spec import demo_task as demo
+from peftsweep.spec.config import ModelConfig
+from peftsweep.spec.tasks import TaskSpec
 
 
 def resolve_path(ref: str, cache_dir: str | Path) -> str:
@@ -54,7 +53,7 @@ def build_demo_tokenizer(cache_dir: str | Path) -> Path:
 
 def _hub_error(key: str, ref: str, err: Exception) -> ConfigError:
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return ConfigError(key, f"cannot load {ref!r}: {first}{offline.model_hint()}",
+    return ConfigError(key, f"cannot load {ref!r}: {first}{model_hint()}",
                        "a local folder, a hub id that is cached or reachable, package:<module>, "
                        "builtin:demo")
 

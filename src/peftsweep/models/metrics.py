@@ -11,7 +11,7 @@ from torchmetrics.classification import (
 )
 from torchmetrics.regression import PearsonCorrCoef, SpearmanCorrCoef
 
-from peftsweep.tasks import TaskSpec
+from peftsweep.spec.tasks import TaskSpec
 
 
 def _make(name: str, num_labels: int):

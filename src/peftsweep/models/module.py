@@ -10,7 +10,7 @@ from torch import nn
 from transformers import get_linear_schedule_with_warmup
 
 from peftsweep.models.metrics import build_metrics, predictions
-from peftsweep.tasks import TaskSpec
+from peftsweep.spec.tasks import TaskSpec
 
 
 class Diverged(RuntimeError):

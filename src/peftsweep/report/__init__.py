@@ -4,8 +4,8 @@
 on validation and reads test numbers there (with t intervals over seeds and
 paired comparisons, :mod:`.stats`), :func:`write_tables` and :func:`write_plots`
 write CSV, LaTeX and PNG files, and :func:`write_html` the self-contained
-index.html. The command line is ``peftsweep-report``
-(:func:`peftsweep.report.cli.main`).
+index.html; :func:`write_report` does all of it (``peftsweep report``). The report
+never imports training code: result files are its only input.
 """
 
 from peftsweep.report.collect import Collection, Problem, collect
@@ -13,6 +13,7 @@ from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import display, markdown_report, write_tables
 from peftsweep.report.tables import Tables, build_tables
+from peftsweep.report.write import write_report
 
 __all__ = [
     "Collection",
@@ -24,5 +25,6 @@ __all__ = [
     "markdown_report",
     "write_html",
     "write_plots",
+    "write_report",
     "write_tables",
 ]

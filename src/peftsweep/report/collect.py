@@ -1,6 +1,6 @@
 """Gather result.json files from sweep folders into one flat table.
 
-Every reader goes through :func:`peftsweep.results.read_result`, so a truncated
+Every reader goes through :func:`peftsweep.spec.results.read_result`, so a truncated
 or foreign file becomes a *problem* (listed in the gaps table) and is never
 mistaken for a result. Failed and diverged trials stay in the table, marked by
 their status: a report that silently drops them would overstate a sweep.
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from peftsweep.results import CorruptResult, iter_result_paths, read_result
+from peftsweep.spec.results import CorruptResult, iter_result_paths, read_result
 
 SCIENCE_KEYS = ("model", "data", "strategy", "lr", "batch_size", "seed", "epochs", "pretrained")
 TIMING_KEYS = ("wall_s", "setup_s", "train_s", "eval_s", "train_samples_per_s")

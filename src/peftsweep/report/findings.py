@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from peftsweep.report.render import fmt_count, fmt_init, fmt_lr
+from peftsweep.report.format import fmt_count, fmt_init, fmt_lr
 from peftsweep.report.tables import Tables
 
 SCOPE = ["model", "data", "pretrained"]

@@ -19,7 +19,7 @@ from peftsweep.report.collect import Collection
 from peftsweep.report.render import SECTIONS, TEXT_COLUMNS, display
 from peftsweep.report.tables import Tables
 from peftsweep.report.trial_pages import anchor, overview, png_data_uri, trial_pages
-from peftsweep.results import atomic_write_text
+from peftsweep.spec.results import atomic_write_text
 
 INDEX = "index.html"
 TEMPLATE = "index.html.j2"

@@ -20,7 +20,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullFormatter
 
 from peftsweep.report.collect import Collection
-from peftsweep.report.render import fmt_count, fmt_init, fmt_lr
+from peftsweep.report.format import fmt_count, fmt_init, fmt_lr
 from peftsweep.report.tables import Tables, selected_trials
 
 INIT_COLOURS = {"pretrained": "tab:blue", "random": "tab:orange", "–": "tab:gray"}

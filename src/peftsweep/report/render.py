@@ -12,10 +12,22 @@ from pathlib import Path
 
 import pandas as pd
 
+from peftsweep.report.findings import findings_markdown
+from peftsweep.report.format import (
+    DASH,
+    fmt_count,
+    fmt_init,
+    fmt_interval,
+    fmt_lr,
+    fmt_mean_std,
+    fmt_metric,
+    fmt_p,
+    fmt_percent,
+    missing,
+)
 from peftsweep.report.tables import GROUP, Tables
-from peftsweep.results import atomic_write_text
+from peftsweep.spec.results import atomic_write_text
 
-DASH = "–"
 SECTIONS = {
     "selection": "Selection: best hyper-parameters on validation (mean over seeds)",
     "test": "Test at the selected hyper-parameters",
@@ -28,64 +40,9 @@ TEXT_COLUMNS = {"model", "data", "strategy", "init", "status", "trial", "error",
                 "compared", "a", "b", "within", "metric", "unmatched seeds", "warning"}
 
 
-def _missing(value) -> bool:
-    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
-
-
-def fmt_metric(value) -> str:
-    return DASH if _missing(value) else f"{float(value):.4f}"
-
-
-def fmt_count(value) -> str:
-    return DASH if _missing(value) else f"{round(float(value)):,}"
-
-
-def fmt_percent(value) -> str:
-    return DASH if _missing(value) else f"{float(value):.4g}"
-
-
-def fmt_lr(value) -> str:
-    """3e-4 rather than 0.0003: learning rates are read as powers of ten."""
-    if _missing(value):
-        return DASH
-    value = float(value)
-    if value == 0 or abs(value) >= 1e-2:
-        return f"{value:g}"
-    mantissa, exponent = f"{value:.3e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
-def fmt_interval(low, high) -> str:
-    if _missing(low) or _missing(high):
-        return DASH
-    return f"[{float(low):.4f}, {float(high):.4f}]"
-
-
-def fmt_p(value) -> str:
-    """p-values to 4 decimals; tiny ones in scientific notation rather than as 0.0000."""
-    if _missing(value):
-        return DASH
-    value = float(value)
-    return f"{value:.1e}" if value < 1e-4 else f"{value:.4f}"
-
-
-def fmt_init(value) -> str:
-    if _missing(value):
-        return DASH
-    return "pretrained" if bool(value) else "random"
-
-
-def fmt_mean_std(mean, std, seeds) -> str:
-    """Mean ± sample std; a single seed has no spread to show."""
-    if _missing(mean):
-        return DASH
-    spread = DASH if _missing(std) or (seeds is not None and seeds < 2) else f"{std:.4f}"
-    return f"{mean:.4f} ± {spread}"
-
-
 def _keys(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[["model", "data", "strategy"]].astype(object).map(
-        lambda v: DASH if _missing(v) else str(v)
+        lambda v: DASH if missing(v) else str(v)
     )
     out["init"] = frame["pretrained"].map(fmt_init)
     return out
@@ -130,7 +87,7 @@ def display_test(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _within(row: pd.Series) -> str:
     """What two compared setups share: the keys other than the compared factor."""
-    parts = [str(row[key]) for key in ("model", "data", "strategy") if not _missing(row[key])]
+    parts = [str(row[key]) for key in ("model", "data", "strategy") if not missing(row[key])]
     label = "/".join(parts)
     if row["factor"] != "pretrained":
         label += f" ({fmt_init(row['pretrained'])})"
@@ -140,12 +97,12 @@ def _within(row: pd.Series) -> str:
 def _level(factor: str, value) -> str:
     if factor == "pretrained":
         return fmt_init(value)
-    return DASH if _missing(value) else str(value)
+    return DASH if missing(value) else str(value)
 
 
 def _unmatched(only_a, only_b) -> str:
     parts = [f"{side}: {seeds}" for side, seeds in (("a", only_a), ("b", only_b))
-             if not _missing(seeds) and str(seeds)]
+             if not missing(seeds) and str(seeds)]
     return "; ".join(parts) or DASH
 
 
@@ -160,13 +117,13 @@ def display_comparisons(frame: pd.DataFrame) -> pd.DataFrame:
         "seeds": frame["seeds"].map(fmt_count),
         "mean a": frame["mean_a"].map(fmt_metric),
         "mean b": frame["mean_b"].map(fmt_metric),
-        "difference a - b": frame["diff"].map(lambda v: DASH if _missing(v) else f"{v:+.4f}"),
+        "difference a - b": frame["diff"].map(lambda v: DASH if missing(v) else f"{v:+.4f}"),
         "95% CI of difference": [fmt_interval(low, high) for low, high in
                                  zip(frame["diff_ci_low"], frame["diff_ci_high"], strict=True)],
         f"p ({test})": frame["p_value"].map(fmt_p),
         "unmatched seeds": [_unmatched(a, b) for a, b in
                             zip(frame["seeds_only_a"], frame["seeds_only_b"], strict=True)],
-        "warning": frame["warning"].map(lambda text: "" if _missing(text) else text),
+        "warning": frame["warning"].map(lambda text: "" if missing(text) else text),
     })
 
 
@@ -181,18 +138,18 @@ def display_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def trial_label(row: pd.Series) -> str:
-    if all(_missing(row[key]) for key in GROUP):
+    if all(missing(row[key]) for key in GROUP):
         return DASH
-    parts = [str(row[key]) for key in ("model", "data", "strategy") if not _missing(row[key])]
+    parts = [str(row[key]) for key in ("model", "data", "strategy") if not missing(row[key])]
     label = "/".join(parts)
-    if not _missing(row["pretrained"]):
+    if not missing(row["pretrained"]):
         label += f" ({fmt_init(row['pretrained'])})"
     hparams = f"lr={fmt_lr(row['lr'])} bs={fmt_count(row['batch_size'])}"
     return f"{label} {hparams} seed={fmt_count(row['seed'])}"
 
 
 def _short(text, limit: int = 120) -> str:
-    if _missing(text):
+    if missing(text):
         return DASH
     line = str(text).strip().splitlines()[0] if str(text).strip() else DASH
     return line if len(line) <= limit else line[: limit - 1] + "…"
@@ -200,7 +157,7 @@ def _short(text, limit: int = 120) -> str:
 
 def _without_prefix(error, path) -> str | None:
     """read_result's reasons start with the file's path, which the path column already shows."""
-    if _missing(error) or _missing(path):
+    if missing(error) or missing(path):
         return error
     return str(error).removeprefix(f"{path}: ")
 
@@ -257,8 +214,6 @@ def to_latex(view: pd.DataFrame) -> str:
 
 def markdown_report(tables: Tables) -> str:
     """All tables under level-2 headings, as printed to the terminal and saved as report.md."""
-    from peftsweep.report.findings import findings_markdown  # it formats with this module
-
     parts = [f"## What the numbers show\n\n{findings_markdown(tables)}\n"]
     for name, heading in SECTIONS.items():
         parts.append(f"## {heading}\n\n{to_markdown(display(name, getattr(tables, name)))}\n")

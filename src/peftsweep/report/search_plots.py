@@ -2,27 +2,24 @@
 
 Read from the sweep's result.json files and ``.search/importances.json`` (Optuna's
 parameter importances, which the search writes when it ends), never from the study itself.
-``python -m peftsweep.report.search_plots SWEEP`` writes them into ``SWEEP/report``.
+``peftsweep report`` writes them with the rest of a search's report.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from peftsweep.results import CorruptResult, iter_result_paths, read_result
-
-SPEC = Path(".search") / "spec.json"
-IMPORTANCES = Path(".search") / "importances.json"  # written by the search at its end
+from peftsweep.spec.layout import SEARCH_IMPORTANCES, SEARCH_SPEC
+from peftsweep.spec.results import CorruptResult, iter_result_paths, read_result
 
 
 def is_search(sweep_dir: Path) -> bool:
-    return (Path(sweep_dir) / SPEC).is_file()
+    return (Path(sweep_dir) / SEARCH_SPEC).is_file()
 
 
 def epochs_spent(result: dict[str, Any]) -> float:
@@ -111,7 +108,7 @@ def lr_batch_plot(results: list[dict], out_dir: Path) -> Path:
 
 def importance_plot(sweep_dir: Path, out_dir: Path) -> Path:
     """Optuna's parameter importances, as the search wrote them when it ended."""
-    importances = json.loads((sweep_dir / IMPORTANCES).read_text())
+    importances = json.loads((sweep_dir / SEARCH_IMPORTANCES).read_text())
     if not importances:
         raise ValueError("the study had too few finished trials to rank its parameters")
     fig, ax = _figure()
@@ -134,18 +131,3 @@ def write_search_plots(sweep_dir: Path, out_dir: Path) -> tuple[list[Path], list
         notes.append(f"parameter importances skipped: {str(err).splitlines()[0][:200]}")
     return written, notes
 
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1 or not is_search(Path(argv[0])):
-        print("usage: python -m peftsweep.report.search_plots SEARCH_SWEEP_DIR", file=sys.stderr)
-        return 2
-    written, notes = write_search_plots(Path(argv[0]), Path(argv[0]) / "report")
-    for note in notes:
-        print(f"note: {note}")
-    print(f"wrote {len(written)} files: {', '.join(p.name for p in written)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -15,16 +15,9 @@ import pandas as pd
 import yaml
 
 from peftsweep.report.collect import Collection
+from peftsweep.report.format import DASH, fmt_count, fmt_init, fmt_lr, fmt_metric, fmt_percent
 from peftsweep.report.plots import trial_curve_png
-from peftsweep.report.render import (
-    DASH,
-    fmt_count,
-    fmt_init,
-    fmt_lr,
-    fmt_metric,
-    fmt_percent,
-    trial_label,
-)
+from peftsweep.report.render import trial_label
 
 
 class TrialPage(NamedTuple):

@@ -1,6 +1,6 @@
 """What a tuning strategy is: its options and the few facts the rest of peftsweep asks of it.
 
-A strategy module defines an ``Options`` dataclass (a :class:`peftsweep.schema.Schema`:
+A strategy module defines an ``Options`` dataclass (a :class:`peftsweep.spec.schema.Schema`:
 keys, defaults, help and allowed values in one place) and a :class:`Strategy`
 subclass decorated with :func:`peftsweep.strategies.registry.register`. Nothing
 outside the module knows its name.
@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from peftsweep.families import Family
-from peftsweep.schema import InvalidOption, Schema
+from peftsweep.spec.families import Family
+from peftsweep.spec.schema import InvalidOption, Schema
 
 
 class Strategy:
@@ -35,7 +35,7 @@ class Strategy:
     def check(self, options: Any, family: Family) -> None:
         """Constraints that need the model family, before any model is built.
 
-        Raise :class:`peftsweep.schema.InvalidOption` (key relative to ``strategy``).
+        Raise :class:`peftsweep.spec.schema.InvalidOption` (key relative to ``strategy``).
         """
 
     def apply(self, model: nn.Module, options: Any, family: Family) -> nn.Module:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.families import Family
-from peftsweep.schema import Schema, option
+from peftsweep.spec.families import Family
+from peftsweep.spec.schema import Schema, option
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules
 from peftsweep.strategies.registry import register

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from peftsweep.families import Family
+from peftsweep.spec.families import Family
 from peftsweep.strategies.base import NoOptions, Strategy
 from peftsweep.strategies.common import freeze_all, unfreeze_modules
 from peftsweep.strategies.registry import register

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from peftsweep.families import Family
-from peftsweep.schema import Schema, option
+from peftsweep.spec.families import Family
+from peftsweep.spec.schema import Schema, option
 from peftsweep.strategies.base import PeftStrategy
 from peftsweep.strategies.registry import register
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from peftsweep.families import Family
-from peftsweep.schema import InvalidOption, Schema, option
+from peftsweep.spec.families import Family
+from peftsweep.spec.schema import InvalidOption, Schema, option
 from peftsweep.strategies.base import PeftStrategy
 from peftsweep.strategies.registry import register
 

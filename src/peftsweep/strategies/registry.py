@@ -8,8 +8,8 @@ from typing import Any
 from torch import nn
 
 from peftsweep.errors import ConfigError
-from peftsweep.families import Family
-from peftsweep.schema import InvalidOption, build, defaults
+from peftsweep.spec.families import Family
+from peftsweep.spec.schema import InvalidOption, build, defaults
 from peftsweep.strategies.base import Strategy
 from peftsweep.strategies.common import module_suffixes
 

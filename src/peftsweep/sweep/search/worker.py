@@ -1,0 +1,206 @@
+"""One search worker: ask the study for a trial, run it as a grid would, tell, repeat.
+
+Workers share nothing but the study's database and the sweep folder, so any number of
+them (processes here, Slurm jobs elsewhere) pull trials without waiting for each other.
+``python -m peftsweep.sweep.search.worker <spec.json>`` runs one; see sweeper.py for the spec.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from peftsweep.compose.session import compose_task
+from peftsweep.compose.validate import validate
+from peftsweep.spec.layout import SEARCH_ASK_LOCK
+from peftsweep.spec.search import SearchSettings
+from peftsweep.study.pruning import CONTEXT_ENV
+from peftsweep.study.samplers import build_pruner, build_sampler
+from peftsweep.study.space import parse_space, suggest, to_overrides
+from peftsweep.study.storage import open_storage
+from peftsweep.sweep.resolvers import job_folder
+from peftsweep.sweep.search import on_disk, trial_config, trial_lines
+from peftsweep.trial import runtime
+from peftsweep.trial.run import run_trial
+
+log = logging.getLogger(__name__)
+
+
+def load_study(spec: dict[str, Any], settings: SearchSettings):
+    """The study and the storage it lives in (heartbeats go to the storage directly)."""
+    import optuna
+
+    storage = open_storage(spec["storage"], settings.heartbeat_s, settings.max_retry)
+    study = optuna.load_study(study_name=spec["study"], storage=storage,
+                              pruner=build_pruner(settings.pruner,
+                                                  settings.pruner_startup_trials,
+                                                  settings.pruner_warmup))
+    if settings.seed is not None:
+        # Each worker, and each resumed run, draws its own sequence: never the same points.
+        slot = int(os.environ.get("PEFTSWEEP_SLOT", 0) or 0)
+        seed = settings.seed + 1000 * slot + len(study.get_trials(deepcopy=False))
+        settings = dataclasses.replace(settings, seed=seed)
+    study.sampler = build_sampler(settings)
+    return study, storage
+
+
+def _retried(trials) -> set[int]:
+    """Numbers of trials a retry replaced (a dead worker's): they do not count twice."""
+    out: set[int] = set()
+    for trial in trials:
+        out.update(trial.system_attrs.get("retry_history", []))
+    return out
+
+
+def next_trial(study, storage, n_trials: int):
+    """A trial to run, None when the budget is spent; waits while others' trials may fail."""
+    from optuna.trial import TrialState
+
+    waiting_logged = False
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # fail_stale_trials is marked experimental
+            import optuna
+
+            optuna.storages.fail_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        retried = _retried(trials)
+        active = [t for t in trials if t.number not in retried]
+        if len(active) < n_trials or any(t.state == TrialState.WAITING for t in active):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
+                return study.ask()
+        if not any(t.state == TrialState.RUNNING for t in active):
+            return None
+        # Budget spent but a trial still runs: if its worker died, its retry is ours to run.
+        if not waiting_logged:
+            log.info("budget spent; waiting for running trials (a dead worker's trial is "
+                     "retried after 2 missed heartbeats)")
+            waiting_logged = True
+        time.sleep(min(5.0, storage.get_heartbeat_interval() or 5.0))
+
+
+def trial_id(storage, study_name: str, number: int) -> int:
+    """The storage's id of trial ``number`` of the study (Optuna's public storage API)."""
+    study_id = storage.get_study_id_from_name(study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+
+@contextmanager
+def heartbeat(storage, study_name: str, trial):
+    """Mark the trial alive until it is told; a killed worker's trial goes stale."""
+    stop = threading.Event()
+    interval = storage.get_heartbeat_interval()
+    beat_id = trial_id(storage, study_name, trial.number)
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(beat_id)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True)
+    if interval:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if interval:
+            thread.join()
+
+
+def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict) -> dict | None:
+    """Run one point as a grid trial (same folder name and result.json)."""
+    overrides = trial_config.merge(spec["overrides"], to_overrides(values))
+    cfg = compose_task(spec["conf_dir"], overrides)
+    job_dir = job_folder(Path(spec["sweep_dir"]), cfg)
+    # The study learns the job folder before anything is written there, so a worker killed
+    # at any later point leaves a trial that names its folder.
+    trial.set_user_attr("job", job_dir.name)
+    trial_config.save_hydra_files(job_dir, cfg, overrides)
+    os.environ[CONTEXT_ENV] = json.dumps({
+        "storage": spec["storage"], "study": spec["study"], "trial": trial.number,
+        "pruner": settings.pruner, "startup": settings.pruner_startup_trials,
+        "warmup": settings.pruner_warmup})
+    handler = logging.FileHandler(job_dir / "train.log")
+    logging.getLogger().addHandler(handler)
+    try:
+        log.info("search trial %d: %s -> %s", trial.number, " ".join(overrides[-len(values):]),
+                 job_dir.name)
+        return run_trial(validate(cfg), job_dir)
+    finally:
+        os.environ.pop(CONTEXT_ENV, None)
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def tell(study, trial, result: dict | None) -> str:
+    from optuna.trial import TrialState
+
+    status = result["status"] if result else "busy"
+    trial.set_user_attr("status", status)
+    if status == "ok":
+        metric = result["metric"]["name"]
+        study.tell(trial, result["best"]["validation"][metric])
+    elif status == "pruned":
+        study.tell(trial, state=TrialState.PRUNED)
+    else:  # failed, diverged, or the same trial held by another worker
+        study.tell(trial, state=TrialState.FAIL)
+    return status
+
+
+def run_worker(spec: dict[str, Any]) -> dict[str, int]:
+    """Pull trials until the study's budget is spent; return this worker's status counts."""
+    runtime.quiet_libraries()
+    settings = SearchSettings(**spec["settings"])
+    params = parse_space(settings.space)
+    study, storage = load_study(spec, settings)
+    lock = FileLock(str(Path(spec["sweep_dir"]) / SEARCH_ASK_LOCK))
+    counts: dict[str, int] = {}
+    while True:
+        with lock:  # count and ask as one step, so parallel workers never overshoot n_trials
+            trial = next_trial(study, storage, settings.n_trials)
+            values = suggest(params, trial) if trial is not None else {}
+        if trial is None:
+            return counts
+        with heartbeat(storage, spec["study"], trial):
+            result = run_one(spec, settings, trial, values)
+            status = tell(study, trial, result)
+        _note_told(study, trial, spec, values, result, status)
+        counts[status] = counts.get(status, 0) + 1
+
+
+def _note_told(study, trial, spec: dict[str, Any], values: dict, result: dict | None,
+               status: str) -> None:
+    """The told-trials file and the progress line: neither may stop a search."""
+    try:
+        on_disk.record_told(Path(spec["sweep_dir"]), trial.number,
+                            trial.user_attrs.get("job"), status)
+        trial_lines.report(study, trial, spec, values, result)
+    except Exception as err:  # noqa: BLE001 - the trial is told; only the display is lost
+        log.warning("no progress line for search trial %d: %s", trial.number, err)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
+    spec = json.loads(Path(argv[0]).read_text())
+    counts = run_worker(spec)
+    log.info("worker %s done: %s", os.environ.get("PEFTSWEEP_SLOT", "0"), counts)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

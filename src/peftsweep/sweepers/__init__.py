@@ -1,1 +1,0 @@
-"""Hydra sweepers of peftsweep (registered with Hydra through ``hydra_plugins``)."""
