@@ -12,13 +12,35 @@ import json
 import os
 from pathlib import Path
 
-from peftsweep.results import write_result
+from peftsweep.spec.results import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 # Nothing in the tests may reach the network.
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 os.environ.update(OFFLINE)
+
+# A tiny random architecture per model family: parameter counts and strategies on each.
+SMALL_ARCHS = {
+    "bert": {"vocab_size": 100, "hidden_size": 16, "num_hidden_layers": 2,
+             "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 24},
+    "roberta": {"vocab_size": 100, "hidden_size": 16, "num_hidden_layers": 2,
+                "num_attention_heads": 2, "intermediate_size": 32,
+                "max_position_embeddings": 26, "type_vocab_size": 1, "pad_token_id": 1},
+    "distilbert": {"vocab_size": 100, "dim": 16, "n_layers": 2, "n_heads": 2,
+                   "hidden_dim": 32, "max_position_embeddings": 24},
+    # DeBERTa-v3 style: relative position buckets, no absolute positions, no token types.
+    "deberta-v2": {"vocab_size": 100, "hidden_size": 16, "num_hidden_layers": 2,
+                   "num_attention_heads": 2, "intermediate_size": 32,
+                   "max_position_embeddings": 24, "type_vocab_size": 0,
+                   "relative_attention": True, "position_buckets": 8,
+                   "norm_rel_ebd": "layer_norm", "share_att_key": True,
+                   "pos_att_type": ["p2c", "c2p"], "position_biased_input": False},
+    # ELECTRA-small style: embeddings narrower than the hidden size, projected.
+    "electra": {"vocab_size": 100, "embedding_size": 8, "hidden_size": 16,
+                "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 32,
+                "max_position_embeddings": 24},
+}
 
 # Small, fast demo trials (a few seconds each on 2 cores).
 FAST = ["data.demo_size=400", "epochs=2", "batch_size=32", "lr=2e-3", "logger=none"]
@@ -32,7 +54,7 @@ RTE_ROWS = [("A man is playing a guitar.", "A man plays music.", "entailment"),
 
 def trial_config(*overrides: str):
     """One validated demo trial config: FAST plus ``overrides``."""
-    from peftsweep.preflight import check_sweep
+    from peftsweep.sweep.preflight import check_sweep
 
     return check_sweep([*FAST, *overrides], multirun=False, conf_dir=CONF)[0]
 

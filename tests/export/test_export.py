@@ -1,0 +1,324 @@
+"""Kept weights, export, predict and evaluate: an exported model is the trial's model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from peftsweep.cli import evaluate, predict
+from peftsweep.cli import export as cli
+from peftsweep.export.loading import load_export
+from peftsweep.export.predict import predict_frame
+from peftsweep.spec import demo_task as demo
+from peftsweep.spec.results import read_result
+from peftsweep.sweep.launch import CONF_DIR
+from peftsweep.sweep.preflight import check_sweep
+from peftsweep.sweep.summary import prune_unselected, summarize
+from peftsweep.trial import weights
+from peftsweep.trial.run import run_trial
+
+from helpers import OFFLINE
+
+STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")
+# Short trials that still learn the easy task below (full and LoRA: ~all but the noise).
+SETTINGS = ["epochs=2", "batch_size=16", "lr=1e-2", "logger=none", "data=files",
+            "data.task=demo", "data.selection=validation", "data.test_on=test",
+            "data.max_length=32"]
+
+
+def write_easy_task(folder: Path) -> Path:
+    """Sentiment without negation ('the plot was dull'): a tiny model learns it at once.
+
+    Some test labels are flipped, so the test accuracy of a model that learned it is
+    neither 0.5 nor 1 and matching it means matching predictions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, size, seed in (("train", 480, 1), ("validation", 64, 2), ("test", 64, 3)):
+        rng = random.Random(seed)
+        with open(folder / f"{split}.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"])
+            for _ in range(size):
+                positive = rng.random() < 0.5
+                adjective = rng.choice(demo.POSITIVE if positive else demo.NEGATIVE)
+                # Some wrong test labels, so that accuracy is not simply 1.
+                label = positive != (split == "test" and rng.random() < 0.15)
+                writer.writerow([f"{rng.choice(demo.SUBJECTS)} was {adjective}",
+                                 "positive" if label else "negative"])
+    return folder
+
+
+def trial(sweep: Path, name: str, *overrides: str) -> tuple[Path, dict]:
+    cfg = check_sweep(list(overrides), multirun=False, conf_dir=CONF_DIR)[0]
+    result = run_trial(cfg, sweep / name)
+    assert result["status"] == "ok", result["error"]
+    return sweep / name, result
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, cache_dir):
+    root = tmp_path_factory.mktemp("export")
+    data = write_easy_task(root / "data")
+    folder = root / "sweep"
+    jobs = {name: trial(folder, name, *SETTINGS, f"data.data_dir={data}", f"strategy={name}")
+            for name in STRATEGIES}
+    return folder, data, jobs
+
+
+def export(sweep_dir: Path, name: str, out: Path, *flags: str) -> Path:
+    assert cli.main([str(sweep_dir), "--trial", name, "--out", str(out), *flags]) == 0
+    (folder,) = [p for p in out.iterdir() if name in p.name]
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exports(sweep, tmp_path_factory):
+    sweep_dir, _, _ = sweep
+    out = tmp_path_factory.mktemp("exports")
+    return {name: export(sweep_dir, name, out, *(["--merge"] if name in ("lora", "ia3") else []))
+            for name in STRATEGIES}
+
+
+def evaluated(folder: Path, tmp_path: Path, *args: str) -> dict:
+    out = tmp_path / f"metrics-{folder.name}.json"
+    assert evaluate.main([str(folder), "--device", "cpu", "--out", str(out), *args]) == 0
+    return json.loads(out.read_text())
+
+
+def test_trials_keep_only_their_trainable_weights(sweep):
+    sweep_dir, _, jobs = sweep
+    for name, (job_dir, result) in jobs.items():
+        manifest = weights.read_manifest(job_dir)
+        assert manifest == result["weights"]
+        assert manifest["parameters"] == result["params"]["trainable"]
+        assert manifest["policy"] == ("selected" if name == "full" else "trainable")
+        assert (manifest["frozen_fingerprint"] is None) == (name == "full")
+    lora = jobs["lora"][1]["weights"]
+    assert lora["bytes"] < jobs["full"][1]["weights"]["bytes"] / 5
+    total = sum(result["weights"]["bytes"] for _, result in jobs.values())
+    # The summary counts every kept file (the manifests too).
+    assert total < summarize(sweep_dir)["weights_bytes"] < total + 4096 * len(jobs)
+
+
+@pytest.mark.parametrize("name", [*STRATEGIES, "lora/merged", "ia3/merged"])
+def test_export_reproduces_the_trial_test_metrics(sweep, exports, tmp_path, name):
+    _, _, jobs = sweep
+    strategy, _, sub = name.partition("/")
+    folder = exports[strategy] / sub if sub else exports[strategy]
+    report = evaluated(folder, tmp_path)
+    assert report["metrics"] == jobs[strategy][1]["test"]
+    assert report["rows"] == 64
+    adapter = strategy in ("lora", "ia3", "prefix") and not sub
+    config = json.loads((folder / "base_model" / "config.json" if adapter else
+                         folder / "config.json").read_text())
+    assert config["id2label"] == {"0": "negative", "1": "positive"}
+
+
+def test_the_easy_task_was_learned(sweep):
+    # Otherwise matching metrics above could come from two models predicting one class.
+    _, _, jobs = sweep
+    for name in ("full", "lora"):
+        assert 0.7 < jobs[name][1]["test"]["accuracy"] < 1.0
+
+
+def test_evaluate_on_a_labelled_file_gives_the_same_numbers(sweep, exports, tmp_path):
+    _, data, jobs = sweep
+    report = evaluated(exports["lora"], tmp_path, "--file", str(data / "test.csv"))
+    assert report["metrics"] == jobs["lora"][1]["test"]
+
+
+FRESH = r"""
+import json, sys
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+texts = ["the plot was dull", "the cast was brilliant", "i think the music was good"]
+out = {}
+for kind, folder in json.loads(sys.argv[1]).items():
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if kind == "adapter":
+        from peft import AutoPeftModelForSequenceClassification
+        model = AutoPeftModelForSequenceClassification.from_pretrained(folder)
+    elif kind == "prefix":  # the shim the model card gives for prefix tuning
+        from peft import PeftModel
+        base = AutoModelForSequenceClassification.from_pretrained(folder + "/base_model")
+        forward = base.forward
+        base.forward = lambda *a, past_key_values=None, **kw: forward(
+            *a, cache=past_key_values, **kw)
+        model = PeftModel.from_pretrained(base, folder)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(folder)
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        probs = model.eval()(**batch).logits.softmax(-1)
+    out[folder] = {"probs": probs.tolist(), "labels": model.config.id2label}
+assert "peftsweep" not in sys.modules, "the export needed peftsweep"
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.integration  # a fresh interpreter importing transformers and peft: ~30 s
+def test_exports_load_with_transformers_and_peft_alone(exports, tmp_path):
+    folders = {"model": str(exports["full"]), "adapter": str(exports["lora"]),
+               "merged": str(exports["lora"] / "merged"), "prefix": str(exports["prefix"])}
+    env = {**os.environ, **OFFLINE, "PYTHONPATH": ""}
+    run = subprocess.run([sys.executable, "-c", FRESH, json.dumps(folders)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    fresh = json.loads(run.stdout.strip().splitlines()[-1])
+    texts = ["the plot was dull", "the cast was brilliant", "i think the music was good"]
+    for folder in folders.values():
+        ours = predict_frame(_load(folder), _frame(texts))
+        theirs = fresh[folder]
+        assert theirs["labels"] == {"0": "negative", "1": "positive"}
+        ours_probs = ours[["prob_negative", "prob_positive"]].values.ravel().tolist()
+        assert ours_probs == pytest.approx(flat(theirs["probs"]), abs=1e-6)
+    # The adapter and its merged form are the same model.
+    assert flat(fresh[folders["adapter"]]["probs"]) == pytest.approx(
+        flat(fresh[folders["merged"]]["probs"]), abs=1e-5)
+
+
+def flat(rows: list[list[float]]) -> list[float]:
+    return [value for row in rows for value in row]
+
+
+def _load(folder):
+    return load_export(Path(folder), "cpu")
+
+
+def _frame(texts):
+    return pd.DataFrame({"text": texts})
+
+
+def test_predict_on_a_file_round_trips(sweep, exports, tmp_path, capsys):
+    _, data, jobs = sweep
+    rows = [json.loads(json.dumps(r)) for r in csv.DictReader(open(data / "test.csv"))]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps({"id": i, **row}) + "\n" for i, row in enumerate(rows)))
+    out = tmp_path / "out.csv"
+    assert predict.main([str(exports["lora"]), "--file", str(source), "--out", str(out),
+                         "--batch-size", "7"]) == 0
+    written = list(csv.DictReader(open(out)))
+    assert [int(r["id"]) for r in written] == list(range(len(rows)))
+    assert [r["text"] for r in written] == [r["text"] for r in rows]
+    correct = sum(r["label"] == w["predicted_label"] for r, w in zip(rows, written, strict=True))
+    assert correct / len(rows) == jobs["lora"][1]["test"]["accuracy"]
+    for row in written:
+        probs = float(row["prob_negative"]), float(row["prob_positive"])
+        assert sum(probs) == pytest.approx(1.0)
+        assert row["predicted_label"] == ("positive" if probs[1] > probs[0] else "negative")
+    capsys.readouterr()
+    assert predict.main([str(exports["lora"]), "--text", "the ending was great"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("positive  prob_negative=0.")
+
+
+def test_predict_shows_progress_on_long_files_only(exports, tmp_path, capsys):
+    rows = "".join(f"the film was {'good' if i % 2 else 'bad'}\n" for i in range(1200))
+    for size, shown in ((1200, True), (20, False)):
+        source = tmp_path / f"in{size}.csv"
+        source.write_text("text\n" + "".join(rows.splitlines(keepends=True)[:size]))
+        out = tmp_path / f"out{size}.tsv"
+        assert predict.main([str(exports["bitfit"]), "--file", str(source), "--out", str(out),
+                             "--batch-size", "256"]) == 0
+        assert ("1200/1200" in capsys.readouterr().err) == shown
+        assert len(out.read_text().splitlines()) == size + 1
+
+
+def test_model_card_says_how_the_model_was_made(sweep, exports):
+    _, _, jobs = sweep
+    card = (exports["lora"] / "README.md").read_text()
+    result = jobs["lora"][1]
+    assert f"accuracy {result['test']['accuracy']:.4f}" in card
+    assert result["test_split"] in card and result["identity"] in card
+    assert f"{result['params']['trainable']:,} of {result['params']['total']:,}" in card
+    command = next(line for line in card.splitlines() if line.startswith("python train.py"))
+    assert "strategy=lora" in command and "another identity" not in command
+    meta = json.loads((exports["lora"] / "peftsweep_export.json").read_text())
+    assert meta["max_length"] == 32 and meta["kind"] == "adapter"
+
+
+def test_sweep_export_takes_the_report_selection(sweep, tmp_path):
+    sweep_dir, _, jobs = sweep
+    assert cli.main([str(sweep_dir), "--out", str(tmp_path)]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(f"tiny-files-{name}" for name in STRATEGIES)
+    assert cli.main([str(sweep_dir), "--out", str(tmp_path), "--seed", "7"]) == 2
+
+
+def test_selected_full_weights_are_pruned_to_the_selection(sweep, tmp_path, capsys):
+    sweep_dir, data, jobs = sweep
+    copy = tmp_path / "sweep"
+    job_dir, result = jobs["full"]
+    worse = copy / "full_worse"
+    worse.mkdir(parents=True)
+    shutil.copytree(job_dir, copy / "full")
+    # A second full trial at another learning rate, worse on validation.
+    other = {**result, "identity": "f" * 16, "science": {**result["science"], "lr": 1e-9},
+             "best": {**result["best"], "validation": {"accuracy": 0.1}}}
+    (worse / "result.json").write_text(json.dumps({"schema_version": 1, **other}))
+    (worse / "weights").mkdir()
+    for name in (weights.TRAINABLE_FILE, weights.MANIFEST_FILE):
+        (worse / "weights" / name).write_bytes((job_dir / "weights" / name).read_bytes())
+    assert prune_unselected(copy) == [worse]
+    assert weights.read_manifest(copy / "full") is not None
+    assert cli.main([str(copy), "--trial", "full_worse", "--out", str(tmp_path / "x")]) == 2
+    assert "kept no weights" in capsys.readouterr().err
+
+
+def one_line_error(capsys, code: int, fragment: str) -> None:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("peftsweep: error: "), err
+    assert fragment in err[0], err[0]
+
+
+def test_bad_input_is_one_line_and_exit_2(sweep, exports, tmp_path, capsys):
+    sweep_dir, _, _ = sweep
+    empty = tmp_path / "empty_sweep"
+    failed = empty / "job"
+    failed.mkdir(parents=True)
+    broken = {**read_result(sweep_dir / "bitfit" / "result.json"), "status": "failed"}
+    (failed / "result.json").write_text(json.dumps(broken))
+    capsys.readouterr()
+    one_line_error(capsys, cli.main([str(empty)]), "no finished (ok) trial")
+    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "nope"]), "no trial named")
+    one_line_error(capsys, cli.main([str(empty), "--trial", "job"]), "did not finish")
+    not_export = tmp_path / "plain"
+    not_export.mkdir()
+    one_line_error(capsys, predict.main([str(not_export), "--text", "x"]), "not a peftsweep")
+    one_line_error(capsys, evaluate.main([str(not_export)]), "not a peftsweep")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence,label\nthe plot was dull,negative\n")
+    one_line_error(capsys, predict.main([str(exports["full"]), "--file", str(bad)]),
+                   "column 'text' not in")
+    one_line_error(capsys, evaluate.main([str(exports["full"]), "--file", str(bad)]),
+                   "column 'text' not in")
+    one_line_error(capsys, predict.main([str(exports["full"]), "--text", "a", "--pair", "b"]),
+                   "reads one text")
+    one_line_error(capsys, evaluate.main([str(exports["full"]), "--data", "data=rte"]),
+                   "labels")
+    merged_prefix = tmp_path / "merged_prefix"
+    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "prefix", "--out",
+                                     str(merged_prefix), "--merge"]), "no merged form")
+    assert not merged_prefix.exists() or not any(merged_prefix.iterdir())
+    existing = exports["full"].parent
+    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "full", "--out",
+                                     str(existing)]), "exists")
+
+
+def test_best_seed_is_the_best_validation_then_the_lowest_seed():
+    import pandas as pd
+
+    from peftsweep.report.selection import best_seed
+
+    frame = pd.DataFrame({"seed": [3, 1, 2, 4], "val/accuracy": [0.8, 0.9, 0.9, float("nan")]})
+    assert best_seed(frame, "accuracy", "max")["seed"] == 1
+    assert best_seed(frame, "accuracy", "min")["seed"] == 3

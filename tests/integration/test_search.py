@@ -1,0 +1,215 @@
+"""Real searches (hydra/sweeper=search): pruning, resume, a killed worker, parallel workers,
+shared storage and secrets, against real processes, a real PostgreSQL server and Slurm."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna  # the search extra, installed by make install
+import pytest
+
+from peftsweep.spec.results import read_result
+from peftsweep.study.storage import connect_url
+
+from helpers import OFFLINE, ROOT, SEARCH
+
+pytest_plugins = ["postgres_server", "slurm_cluster"]
+
+
+def _sweep_dir(root: Path) -> Path:
+    (summary,) = root.glob("*/*/summary.json")
+    return summary.parent
+
+
+def _results(sweep_dir: Path) -> dict[str, dict]:
+    return {p.parent.name: read_result(p) for p in sweep_dir.glob("*/result.json")}
+
+
+def _study(sweep_dir: Path) -> optuna.Study:
+    url = f"sqlite:///{sweep_dir / 'study.db'}"
+    (name,) = optuna.get_all_study_names(url)
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _assert_study_matches_results(sweep_dir: Path, n_trials: int) -> dict[str, dict]:
+    """Every counted trial has its job folder and a result of the matching status."""
+    results = _results(sweep_dir)
+    study = _study(sweep_dir)
+    retried = {n for t in study.trials for n in t.system_attrs.get("retry_history", [])}
+    counted = [t for t in study.trials if t.number not in retried]
+    assert len(counted) == n_trials
+    states = {"ok": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}
+    for trial in counted:
+        result = results[trial.user_attrs["job"]]
+        assert trial.state == states[result["status"]], (trial.number, result["status"])
+        if result["status"] == "ok":
+            assert trial.value == result["best"]["validation"]["accuracy"]
+        else:
+            assert result["failed_step"] == result["pruned_at"]["step"] > 0
+            assert len(result["history"]) == result["pruned_at"]["validation"]
+    return results
+
+
+# ---- real searches ----
+
+@pytest.mark.integration
+def test_search_prunes_counts_and_resumes(run_train, search_conf, tmp_path, capsys):
+    root = tmp_path / "multirun"
+    proc = run_train(*SEARCH, "search.n_trials=3", f"sweep_root={root}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    first = _assert_study_matches_results(sweep_dir, 3)
+    statuses = [r["status"] for r in first.values()]
+    assert "pruned" in statuses, statuses
+    counts = f"{statuses.count('ok')} ok, {statuses.count('pruned')} pruned, 0 failed"
+    assert counts in proc.stderr
+    assert _progress_counts(proc.stderr) == [(1, 3), (2, 3), (3, 3)], proc.stderr[-3000:]
+    assert re.search(r"\[3/3\] lr=\S+: (ok, val accuracy|pruned at validation 1 \(val)",
+                     proc.stderr), proc.stderr[-3000:]
+    # Job folders are the grid's: strategy, lr, batch size, seed and the identity.
+    for name, result in first.items():
+        assert name.endswith(result["identity"][:8]) and f"_bs{result['science']['batch_size']}_"\
+            in name
+    stamps = {sweep_dir / name / "result.json": result["finished_at"]
+              for name, result in first.items() if result["status"] == "ok"}
+    proc = run_train(*SEARCH, "search.n_trials=4", f"resume={sweep_dir}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _assert_study_matches_results(sweep_dir, 4)
+    assert _progress_counts(proc.stderr) == [(4, 4)]  # earlier runs' trials count
+    _check_status(sweep_dir, statuses)
+    assert all(read_result(p)["finished_at"] == t for p, t in stamps.items())  # kept
+    _check_report(sweep_dir, capsys)
+
+
+def _check_status(sweep_dir: Path, first_statuses: list[str]) -> None:
+    """peftsweep-status reads a search from its folder: every trial with its state."""
+    from peftsweep.sweep.status import render, sweep_status
+
+    status = sweep_status(sweep_dir)
+    results = _results(sweep_dir)
+    assert len(status["trials"]) == len(results)  # two trials at one point share a folder
+    expected = {"done": sum(r["status"] == "ok" for r in results.values()),
+                "pruned": sum(r["status"] == "pruned" for r in results.values())}
+    assert {k: v for k, v in status["counts"].items() if v} == expected
+    assert expected["pruned"] >= first_statuses.count("pruned") and status["eta"] == "done"
+    assert all(row["label"].startswith("lr=") for row in status["trials"])
+    assert f"{len(results)} trial(s)" in render(status) and status["search"] == {
+        "budget": 4, "told": 4}
+
+
+def _check_report(sweep_dir: Path, capsys) -> None:
+    """The grid's report reads the search; pruned trials are listed with their step."""
+    from peftsweep.cli.report import main as report
+    from peftsweep.report.search_plots import load_results, progress
+
+    assert report([str(sweep_dir)]) == 0
+    printed = capsys.readouterr().out
+    pruned = [r for r in load_results(sweep_dir) if r["status"] == "pruned"]
+    lines = [line for line in printed.splitlines() if line.replace(" ", "").startswith("|pruned|")]
+    assert pruned and len(lines) == len(pruned), printed[-3000:]
+    assert {r["failed_step"] for r in pruned} <= {int(line.split("|")[3]) for line in lines}
+    for name in ("search_progress", "search_lr_batch", "search_importances"):
+        assert (sweep_dir / "report" / f"{name}.png").stat().st_size > 1000, name
+    epochs, best = zip(*progress(load_results(sweep_dir)), strict=True)
+    assert list(epochs) == sorted(epochs) and epochs[-1] > 0
+    assert max(b for b in best if b is not None) == best[-1]
+
+
+@pytest.mark.integration
+def test_a_killed_search_resumes_its_running_trial(cache_dir, search_conf, tmp_path):
+    root = tmp_path / "multirun"
+    env = {**os.environ, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir)}
+    args = [sys.executable, str(ROOT / "train.py"), *SEARCH, "search.n_trials=3", "epochs=3",
+            f"sweep_root={root}"]
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:  # kill -9 while the second trial trains
+        deadline = time.time() + 300
+        while time.time() < deadline and not (
+                len(list(root.glob("*/*/*/result.json"))) == 1
+                and len(list(root.glob("*/*/*/.hydra/config.yaml"))) == 2):
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    (sweep_dir,) = (p.parent for p in root.glob("*/*/study.db"))
+    assert len(list(sweep_dir.glob("*/result.json"))) == 1
+    time.sleep(2.5)  # two missed heartbeats (search.heartbeat_s=1): the trial is stale
+    resumed = subprocess.run([*args[:-1], f"resume={sweep_dir}"], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    _assert_study_matches_results(sweep_dir, 3)
+    study = _study(sweep_dir)
+    (failed,) = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    (retry,) = [t for t in study.trials if failed.number in t.system_attrs.get("retry_history",
+                                                                               [])]
+    assert retry.params == failed.params and retry.user_attrs["job"] == failed.user_attrs["job"]
+
+
+@pytest.mark.integration
+def test_parallel_workers_share_one_sqlite_study(run_train, search_conf, tmp_path):
+    """local_parallel's slots (parallel.workers) become the search's workers."""
+    root = tmp_path / "multirun"
+    proc = run_train(*SEARCH, "search.n_trials=4", "hydra/launcher=local_parallel",
+                     "parallel.workers=2", f"sweep_root={root}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    _assert_study_matches_results(sweep_dir, 4)
+    for worker in (0, 1):  # both pulled trials, each with its share of the cores
+        log = (sweep_dir / ".search" / f"worker{worker}.log").read_text()
+        assert "search trial" in log, log[-2000:]
+    # The workers' progress lines reach this terminal, each count once.
+    assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
+    assert _progress_counts((sweep_dir / "progress.log").read_text()) == \
+        [(i, 4) for i in range(1, 5)]
+
+
+def _progress_counts(text: str) -> list[tuple[int, int]]:
+    """The (i, N) of every progress line, sorted."""
+    found = re.findall(r"^peftsweep: \[(\d+)/(\d+)\] ", text, flags=re.MULTILINE)
+    return sorted((int(i), int(n)) for i, n in found)
+
+
+@pytest.mark.integration
+def test_postgres_study_with_workers_keeps_the_password_out(run_train, search_conf, tmp_path,
+                                                             postgres_server):
+    root = tmp_path / "multirun"
+    proc = run_train(*SEARCH, "search.n_trials=3", "search.workers=2",
+                     f"search.storage={postgres_server.url(with_password=True)}",
+                     f"sweep_root={root}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    assert not (sweep_dir / "study.db").exists()
+    studies = optuna.get_all_study_names(connect_url(postgres_server.url(with_password=True)))
+    assert f"{sweep_dir.parent.name}/{sweep_dir.name}" in studies
+    assert len(_results(sweep_dir)) >= 1
+    password = postgres_server.password
+    assert password not in proc.stdout + proc.stderr
+    for path in sweep_dir.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    assert "127.0.0.1" in (sweep_dir / "multirun.yaml").read_text()  # the URL, redacted
+
+
+@pytest.mark.slurm
+def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, search_conf, tmp_path):
+    env = {**slurm_cluster.env, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir),
+           "PEFTSWEEP_CONF": str(search_conf)}
+    root = tmp_path / "multirun"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *SEARCH, "search.n_trials=3",
+         "search.workers=2", "hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1",
+         "hydra.launcher.mem_gb=1", "trainer.num_threads=1", f"sweep_root={root}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    results = _assert_study_matches_results(sweep_dir, 3)
+    assert all("SLURM_JOB_ID" in r["runtime"]["env"] for r in results.values())
+    for worker in (0, 1):  # two jobs, each a worker with its own Hydra job folder
+        assert (sweep_dir / ".search" / f"worker{worker}" / ".hydra" / "config.yaml").exists()

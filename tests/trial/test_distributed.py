@@ -1,0 +1,113 @@
+"""One trial on two CPU processes (DDP over gloo): sharded batches, synchronised metrics,
+one result. The trials run in-process as rank 0; rank 1 is a real worker process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from peftsweep.data.batching import LengthGroupedBatchSampler
+from peftsweep.spec.results import read_result
+from peftsweep.trial import run as trial_module
+from peftsweep.trial.distributed import RANK_DIR
+
+from helpers import trial_config
+
+LENGTHS = np.random.default_rng(0).integers(3, 60, size=203)
+
+
+def shards(world: int, **kwargs) -> list[LengthGroupedBatchSampler]:
+    return [LengthGroupedBatchSampler(LENGTHS, 8, seed=3, rank=rank, world_size=world, **kwargs)
+            for rank in range(world)]
+
+
+@pytest.mark.parametrize("group_batches", [1, 5])
+def test_training_shards_are_even_and_cover_the_epoch(group_batches):
+    samplers = shards(3, group_batches=group_batches)
+    for sampler in samplers:
+        sampler.set_epoch(2)
+    batches = [list(sampler) for sampler in samplers]
+    assert len({len(b) for b in batches}) == 1 == len({len(s) for s in samplers})
+    assert len(batches[0]) == len(samplers[0]) == 9  # 26 batches of 8, filled to 27, over 3
+    seen = [i for rank in batches for batch in rank for i in batch]
+    assert set(seen) == set(range(len(LENGTHS)))
+    assert len(seen) - len(LENGTHS) <= 8 * 2  # at most world - 1 repeated batches
+    again = shards(3, group_batches=group_batches)[1]
+    again.set_epoch(2)
+    assert list(again) == batches[1]  # a function of (seed, epoch, rank) only
+
+
+def test_ranks_of_one_step_see_similar_lengths():
+    # Runs of neighbouring batches of one length group go to the ranks of one step.
+    samplers = shards(2, group_batches=13)
+    ranks = [list(s) for s in samplers]
+    longest = [[LENGTHS[batch].max() for batch in rank] for rank in ranks]
+    same_step = np.abs(np.subtract(*longest))
+    next_step = np.abs(np.diff(longest[0]))  # the random order of runs, for comparison
+    assert np.median(same_step) < np.median(next_step) / 2
+
+
+def test_one_rank_keeps_the_single_device_order():
+    alone = LengthGroupedBatchSampler(LENGTHS, 8, seed=3, group_batches=5)
+    (one,) = shards(1, group_batches=5)
+    assert [list(b) for b in alone] == [list(b) for b in one]
+
+
+def test_evaluation_shards_count_every_example_once():
+    samplers = shards(2, shuffle=False)
+    seen = sorted(i for s in samplers for batch in s for i in batch)
+    assert seen == list(range(len(LENGTHS)))
+    assert [len(s) for s in samplers] == [len(list(s)) for s in samplers]
+
+
+def config(*overrides: str):
+    return trial_config("trainer.accelerator=cpu", *overrides)
+
+
+def run(tmp_path, name: str, *overrides: str) -> dict:
+    job_dir = tmp_path / name
+    result = trial_module.run_trial(config(*overrides), job_dir)
+    assert result["status"] == "ok", result["error"]
+    on_disk = read_result(job_dir / "result.json")  # one result, rank 0's
+    assert {**on_disk, "schema_version": None} == {**result, "schema_version": None}
+    return result
+
+
+@pytest.mark.integration
+def test_two_processes_evaluate_exactly_like_one(tmp_path, cache_dir):
+    # An lr far below float resolution leaves the initial weights as they are, so both runs
+    # score the same model: sharded evaluation plus metric sync must then give the very same
+    # numbers, which a rank scoring only its own half (or counting an example twice) would not.
+    frozen = ["lr=1e-30", "epochs=1"]
+    one = run(tmp_path, "one", *frozen, "batch_size=32")
+    two_ranks = [*frozen, "batch_size=16", "trainer.devices=2", "trainer.keep_checkpoint=true"]
+    two = run(tmp_path, "two", *two_ranks)
+    assert two["history"] == one["history"]
+    assert two["test"] == one["test"]
+    assert two["world_size"] == 2
+    assert (tmp_path / "two" / RANK_DIR / "rank1.log").exists()
+    # Killed after its last checkpoint, before its result: both ranks resume from last.ckpt.
+    (tmp_path / "two" / "result.json").unlink()
+    resumed = run(tmp_path, "two", *two_ranks)
+    assert resumed["resumed_from_step"] == two["history"][-1]["step"]
+    assert resumed["history"] == two["history"] and resumed["test"] == two["test"]
+
+
+@pytest.mark.integration
+def test_two_processes_train_close_to_one(tmp_path, cache_dir):
+    # 2 ranks x 16 examples average their gradients: the same step size and number of steps
+    # as 1 x 32, but not the same 32 examples per step (each rank takes its own length-grouped
+    # batch, and the two batches of one step hold other examples than the one-device batch),
+    # so the runs are close, not equal.
+    learns = ["data.demo_size=800", "epochs=3", "lr=3e-3"]
+    one = run(tmp_path, "one", *learns, "batch_size=32")
+    two = run(tmp_path, "two", *learns, "batch_size=16", "trainer.devices=2")
+    assert [h["step"] for h in two["history"]] == [h["step"] for h in one["history"]]
+    assert two["timing"]["train_samples_per_s"] > 0
+    for key in ("validation/accuracy",):
+        assert abs(two["history"][-1][key] - one["history"][-1][key]) <= 0.15
+    assert abs(two["test"]["accuracy"] - one["test"]["accuracy"]) <= 0.15
+    again = trial_module.run_trial(config(*learns, "batch_size=16", "trainer.devices=2"),
+                                   tmp_path / "two")
+    # Finished: skipped like a one-device trial (the result as it lies on disk).
+    assert again["finished_at"] == two["finished_at"] and again["test"] == two["test"]

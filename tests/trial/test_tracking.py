@@ -1,0 +1,122 @@
+"""Tracking: TensorBoard HParams and MLflow runs, read back from what a trial wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from peftsweep.errors import ConfigError
+from peftsweep.sweep.launch import CONF_DIR
+from peftsweep.sweep.preflight import check_sweep
+from peftsweep.trial import tracking
+from peftsweep.trial.run import run_trial
+
+from helpers import FAST
+
+QUIET = [a for a in FAST if not a.startswith("logger=")]
+
+
+def config(*overrides: str):
+    return check_sweep([*QUIET, *overrides], multirun=False, conf_dir=CONF_DIR)[0]
+
+
+@pytest.fixture(scope="module")
+def mlflow_trial(tmp_path_factory, cache_dir):
+    """One demo trial with logger=mlflow (TensorBoard and CSV stay on) in a sweep folder."""
+    pytest.importorskip("mlflow")
+    sweep = tmp_path_factory.mktemp("sweep")
+    cfg = config("logger=mlflow", "experiment_name=tracking-test")
+    result = run_trial(cfg, sweep / "full_trial")
+    assert result["status"] == "ok", result["error"]
+    return cfg, sweep, result
+
+
+def hparams_plugin_data(job_dir: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    events = EventAccumulator(str(job_dir / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    content = events.PluginTagToContent("hparams")
+    data = {tag.split("/")[-1]: plugin_data_pb2.HParamsPluginData.FromString(raw)
+            for tag, raw in content.items()}
+    return events, data
+
+
+def test_tensorboard_hparams_hold_the_config_and_final_metrics(mlflow_trial):
+    cfg, sweep, result = mlflow_trial
+    events, data = hparams_plugin_data(sweep / "full_trial")
+    assert set(data) == {"experiment", "session_start_info", "session_end_info"}
+    hparams = data["session_start_info"].session_start_info.hparams
+    assert hparams["lr"].number_value == pytest.approx(2e-3)
+    assert hparams["strategy.name"].string_value == "full"
+    assert hparams["model.name"].string_value == "tiny"
+    assert hparams["seed"].number_value == 1
+    assert hparams["identity"].string_value == cfg.identity()
+    metric_names = {m.name.tag for m in data["experiment"].experiment.metric_infos}
+    assert metric_names == {"hp/best_validation_accuracy", "hp/test_accuracy",
+                            "hp/trainable_params"}
+    # The HParams tab reads each metric's value from the scalars of the same tag.
+    test_accuracy = events.Scalars("hp/test_accuracy")
+    assert [e.value for e in test_accuracy] == [pytest.approx(result["test"]["accuracy"])]
+    best = events.Scalars("hp/best_validation_accuracy")[-1].value
+    assert best == pytest.approx(result["best"]["validation"]["accuracy"])
+    assert len(events.Scalars("val/accuracy")) == len(result["history"])
+
+
+def test_mlflow_run_per_trial_in_the_sweep_folder(mlflow_trial):
+    from mlflow.entities import RunStatus
+    from mlflow.tracking import MlflowClient
+
+    cfg, sweep, result = mlflow_trial
+    assert (sweep / tracking.MLFLOW_STORE).is_file()
+    client = MlflowClient(f"sqlite:///{sweep / tracking.MLFLOW_STORE}")
+    experiment = client.get_experiment_by_name("tracking-test")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == RunStatus.to_string(RunStatus.FINISHED)
+    assert run.info.run_name == "full_trial"
+    assert run.data.tags[tracking.IDENTITY_TAG] == cfg.identity()
+    assert run.data.params["lr"] == "0.002" and run.data.params["strategy.name"] == "full"
+    assert run.data.params["data.demo_size"] == "400"
+    history = client.get_metric_history(run.info.run_id, "val/accuracy")
+    # Lightning numbers a validation by the batches before it; the values are the history's.
+    assert [m.value for m in history] == [
+        pytest.approx(e["validation/accuracy"]) for e in result["history"]]
+    assert run.data.metrics["hp/test_accuracy"] == pytest.approx(result["test"]["accuracy"])
+    assert run.data.metrics["hp/trainable_params"] == result["params"]["trainable"]
+    assert not list(sweep.glob("mlruns")) and not list(Path.cwd().glob("mlruns"))
+
+
+def test_mlflow_tracking_uri_sends_runs_there_and_not_to_the_sweep(tmp_path, cache_dir):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    elsewhere = f"sqlite:///{tmp_path / 'server.db'}"
+    cfg = config("logger=mlflow", f"logger.mlflow.tracking_uri='{elsewhere}'")
+    job_dir = tmp_path / "sweep" / "job"
+    job_dir.mkdir(parents=True)
+    loggers = tracking.build_loggers(cfg, job_dir)
+    assert [type(logger).__name__ for logger in loggers] == [
+        "TensorBoardLogger", "CSVLogger", "MLFlowLogger"]
+    runs = MlflowClient(elsewhere).search_runs(
+        [MlflowClient(elsewhere).get_experiment_by_name("peftsweep").experiment_id])
+    assert [r.data.tags[tracking.IDENTITY_TAG] for r in runs] == [cfg.identity()]
+    assert not (tmp_path / "sweep" / tracking.MLFLOW_STORE).exists()
+
+
+def test_unknown_mlflow_key_is_one_line_before_training(cache_dir):
+    with pytest.raises(ConfigError) as err:
+        config("logger=mlflow", "+logger.mlflow.uri=http://x")
+    assert "logger.mlflow.uri" in str(err.value) and "tracking_uri" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_default_logger_writes_no_mlflow_store(cache_dir, tmp_path):
+    cfg = config("logger=default")
+    assert cfg.logger.mlflow is None
+    names = [type(logger).__name__ for logger in tracking.build_loggers(cfg, tmp_path / "job")]
+    assert names == ["TensorBoardLogger", "CSVLogger"]
+    assert not (tmp_path / tracking.MLFLOW_STORE).exists()
