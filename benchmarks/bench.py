@@ -150,7 +150,7 @@ def describe_machine() -> dict:
     import psutil
     import torch
 
-    from peftsweep.runtime import versions
+    from peftsweep.trial.runtime import versions
 
     gpu = None
     if torch.cuda.is_available():

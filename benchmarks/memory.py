@@ -33,12 +33,12 @@ def measure(model_name: str, strategy: str, checkpointing: bool, batch: int, len
             steps: int, threads: int) -> dict:
     import torch
 
-    from peftsweep.compose import compose_config
-    from peftsweep.families import FAMILIES
+    from peftsweep.compose.session import compose_config
     from peftsweep.models.backbone import build_backbone
     from peftsweep.models.checkpointing import enable_gradient_checkpointing
+    from peftsweep.spec.families import FAMILIES
+    from peftsweep.spec.tasks import TASKS
     from peftsweep.strategies import apply_strategy
-    from peftsweep.tasks import TASKS
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

@@ -2,7 +2,7 @@
 
 The spec names a system and a trial's Hydra overrides; the numbers go to
 ``spec["out"]``. ``ours`` executes ``train.py`` itself (same argv, real start-up).
-The peers get the trial's model, rows and settings from ``peftsweep.hf_trainer``,
+The peers get the trial's model, rows and settings from ``peftsweep.trial.hf_trainer``,
 so only the training loop differs: HF Trainer (random or length-grouped batches)
 and a plain PyTorch loop with length-bucketed batches (the practical speed limit).
 """
@@ -58,7 +58,7 @@ def run_hf(w, grouped: bool) -> dict:
     """HF Trainer, train only (no evaluation, no checkpoints), timed from first to last step."""
     from transformers import TrainerCallback
 
-    from peftsweep.hf_trainer import hf_trainer, training_arguments
+    from peftsweep.trial.hf_trainer import hf_trainer, training_arguments
 
     class Timer(TrainerCallback):
         # on_train_begin comes after the dataloader and optimizer exist, as ours' clock starts.
@@ -81,7 +81,7 @@ def run_hf(w, grouped: bool) -> dict:
 
 def run_hf_parity(w, grouped: bool) -> dict:
     """As a trial selects: evaluate each epoch, keep the best, test it once."""
-    from peftsweep.hf_trainer import hf_trainer, training_arguments
+    from peftsweep.trial.hf_trainer import hf_trainer, training_arguments
 
     def accuracy(prediction) -> dict:
         logits = prediction.predictions
@@ -165,8 +165,8 @@ def run_plain(w) -> dict:
 
 
 def run_peer(spec: dict) -> dict:
-    from peftsweep.compose import compose_config
-    from peftsweep.hf_trainer import build_workload
+    from peftsweep.compose.session import compose_config
+    from peftsweep.trial.hf_trainer import build_workload
 
     w = build_workload(compose_config(spec["overrides"]))
     system = spec["system"]
@@ -183,7 +183,7 @@ def run_peer(spec: dict) -> dict:
 
 def run_prepare(spec: dict) -> dict:
     """Tokenize every dataset of the run once, so that no timed run pays for it."""
-    from peftsweep.compose import compose_config
+    from peftsweep.compose.session import compose_config
     from peftsweep.data.cache import prepare
     from peftsweep.models.backbone import load_tokenizer
 
