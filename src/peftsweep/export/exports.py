@@ -28,5 +28,5 @@ def export_sweep(sweep: Path, trial: str | None = None, seed: int | None = None,
     chosen = [selection.named(sweep, trial)] if trial else selection.selected(sweep, seed)
     quiet()
     out = Path(out) if out else sweep / "export"
-    return [write_export(one, out / export_folder_name(one), merge, overwrite)
+    return [write_export(one, out / export_folder_name(one), merge, overwrite, sweep)
             for one in chosen]
