@@ -194,6 +194,9 @@ class RunConfig(Schema):
                                   "what a resume skips; train nothing.")
     fail_fast: bool = option(False, "Stop launching trials after the first failed or diverged "
                                     "one (trials already running finish).")
+    verbose: bool = option(False, "Show every log line and library warning on the terminal; "
+                                  "false: progress lines, the summary and warnings only "
+                                  "(the rest is in each job's train.log).", runtime=True)
     search: dict | None = option(None, "hydra/sweeper=search: the study's settings and space "
                                        "(conf/search/, docs/search.md).", runtime=True)
 

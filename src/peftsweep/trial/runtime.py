@@ -76,6 +76,9 @@ def quiet_libraries() -> None:
 
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Library warnings become log records: the job's train.log keeps them, the terminal
+    # shows them only with verbose=true (conf/hydra/default.yaml).
+    logging.captureWarnings(True)
     transformers.logging.set_verbosity_error()  # e.g. the load report of a new head
     transformers.logging.disable_progress_bar()  # "Loading weights" bars, one per trial
     warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
