@@ -1,4 +1,4 @@
-"""Where a trial's numbers go besides result.json: TensorBoard, CSV and MLflow.
+"""Where a trial's numbers go besides result.json: TensorBoard, CSV, MLflow and W&B.
 
 Every logger gets the per-step training loss and every validation through
 Lightning. At the trial's end each also gets the trial's hyper-parameters (the
@@ -6,7 +6,7 @@ flat science config) with its final numbers, so that TensorBoard's HParams tab
 and MLflow's run table compare a whole sweep. MLflow writes to a local SQLite
 store in the sweep folder unless ``logger.mlflow.tracking_uri`` names a server:
 nothing leaves the machine by default; its runs (parent per sweep, resume) are
-:mod:`.mlflow_runs`.
+:mod:`.mlflow_runs`, W&B's :mod:`.wandb_run`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pytorch_lightning.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger
+from pytorch_lightning.loggers import (
+    CSVLogger,
+    Logger,
+    MLFlowLogger,
+    TensorBoardLogger,
+    WandbLogger,
+)
 
 from peftsweep.spec.config import TrialConfig
+from peftsweep.trial import wandb_run
+from peftsweep.trial.distributed import launched_rank
 from peftsweep.trial.mlflow_runs import IDENTITY_TAG, MLFLOW_STORE, TRIAL_TAG, trial_logger
 
 __all__ = ["IDENTITY_TAG", "MLFLOW_STORE", "TRIAL_TAG", "build_loggers", "log_trial_end"]
@@ -33,11 +41,16 @@ def build_loggers(cfg: TrialConfig, job_dir: Path, resuming: bool = False) -> li
                                          default_hp_metric=False))
     if cfg.logger.csv:
         loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
+    if launched_rank() > 0:  # DDP: the trackers' runs belong to rank 0 alone
+        return loggers
     if cfg.logger.mlflow is not None:
         mlflow = trial_logger(cfg.logger.mlflow, job_dir, identity, resuming)
         # Now rather than at the end, so that a run that fails still says what it was.
         mlflow.log_hyperparams(trial_params(cfg))
         loggers.append(mlflow)
+    if cfg.logger.wandb is not None:
+        loggers.append(wandb_run.trial_logger(cfg.logger.wandb, cfg, trial_params(cfg),
+                                              job_dir, resuming))
     return loggers
 
 
@@ -85,6 +98,9 @@ def log_trial_end(loggers: list[Logger], cfg: TrialConfig, outcome: dict[str, An
         if isinstance(logger, TensorBoardLogger):
             # The HParams session (config + metric names) and the metrics as scalars.
             logger.log_hyperparams(params, metrics, step=step)
+        elif isinstance(logger, WandbLogger):  # its config went in at the start
+            logger.log_metrics(metrics, step=step)
+            logger.experiment.summary.update(metrics)
         else:
             if not isinstance(logger, MLFlowLogger):  # its params went in at the start
                 logger.log_hyperparams(params)
