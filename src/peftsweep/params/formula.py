@@ -70,7 +70,8 @@ class Switches:
     feed_forward: bool = True
 
 
-# The SEEDS.md Experiment 4 hand formula is V*H + L*4H^2: token embeddings plus
+# The common hand formula (embeddings and attention only) is V*H + L*4H^2: token
+# embeddings plus
 # the four HxH attention projections (Q, K, V, output; with one head the head
 # size is H) per layer -- no position/segment embeddings, no biases, no
 # LayerNorms, no head, and no feed-forward weights despite its wording. For
