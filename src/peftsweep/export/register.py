@@ -12,8 +12,12 @@ interval, and the paired test against the runner-up (``export/evidence.py``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import json
+import os
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -82,11 +86,18 @@ def register_export(folder: Path, name: str, sweep_dir: Path,
     if run_id is None:
         mlflow.set_experiment(_experiment(meta))
     requirements = [f"{package}=={metadata.version(package)}" for package in REQUIREMENTS]
-    with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"export {folder.name}"):
-        info = mlflow.pyfunc.log_model(
-            name="model", python_model=str(Path(__file__).with_name(PIPELINE_CODE)),
-            artifacts={"export": str(folder)}, pip_requirements=requirements)
-        run_id = mlflow.active_run().info.run_id
-    version = mlflow.register_model(info.model_uri, name, tags=evidence_tags(meta, folder))
+    # MLflow's progress bars, hints and "Successfully registered" prints: our one line
+    # below says what happened (its errors still raise).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore", UserWarning)  # "add type hints to predict"
+        with mlflow.start_run(run_id=run_id,
+                              run_name=None if run_id else f"export {folder.name}"):
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=str(Path(__file__).with_name(PIPELINE_CODE)),
+                artifacts={"export": str(folder)}, pip_requirements=requirements)
+            run_id = mlflow.active_run().info.run_id
+        version = mlflow.register_model(info.model_uri, name,
+                                        tags=evidence_tags(meta, folder))
     return {"name": name, "version": version.version, "run_id": run_id,
             "model_uri": f"models:/{name}/{version.version}", "tracking_uri": uri}
