@@ -28,8 +28,8 @@ def test_help_lists_every_command_with_a_line():
     listed = [line.split()[0] for line in out.stdout.splitlines()
               if line.startswith("    ") and line.split()[0] in COMMANDS]
     assert listed == list(COMMANDS)
-    assert set(COMMANDS) == {"train", "report", "status", "export", "predict", "evaluate",
-                             "params", "inspect"}
+    assert set(COMMANDS) == {"train", "report", "status", "dashboard", "export", "predict",
+                             "evaluate", "params", "inspect"}
     for command, help_line in COMMANDS.items():
         assert help_line.split()[0] in out.stdout.split(command, 1)[1]
 

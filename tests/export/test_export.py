@@ -116,9 +116,9 @@ def test_export_reproduces_the_trial_test_metrics(sweep, exports, tmp_path, name
     report = evaluated(folder, tmp_path)
     assert report["metrics"] == jobs[strategy][1]["test"]
     assert report["rows"] == 64
-    adapter = strategy in ("lora", "ia3", "prefix") and not sub
-    config = json.loads((folder / "base_model" / "config.json" if adapter else
-                         folder / "config.json").read_text())
+    # Prefix tuning keeps its backbone in base_model/; every other kind is loadable in place.
+    config = json.loads((folder / ("base_model" if name == "prefix" else "") / "config.json")
+                        .read_text())
     assert config["id2label"] == {"0": "negative", "1": "positive"}
 
 
@@ -136,53 +136,88 @@ def test_evaluate_on_a_labelled_file_gives_the_same_numbers(sweep, exports, tmp_
 
 
 FRESH = r"""
-import json, sys
+import json, os, sys
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-texts = ["the plot was dull", "the cast was brilliant", "i think the music was good"]
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+texts = json.loads(sys.argv[2])
 out = {}
 for kind, folder in json.loads(sys.argv[1]).items():
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    if kind == "adapter":
-        from peft import AutoPeftModelForSequenceClassification
-        model = AutoPeftModelForSequenceClassification.from_pretrained(folder)
-    elif kind == "prefix":  # the shim the model card gives for prefix tuning
+    loaded = {}
+    if kind == "prefix":  # the card's lines: the shim, PEFT, then a pipeline over the model
         from peft import PeftModel
         base = AutoModelForSequenceClassification.from_pretrained(folder + "/base_model")
         forward = base.forward
         base.forward = lambda *a, past_key_values=None, **kw: forward(
             *a, cache=past_key_values, **kw)
-        model = PeftModel.from_pretrained(base, folder)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(folder)
-    batch = tokenizer(texts, padding=True, return_tensors="pt")
-    with torch.no_grad():
-        probs = model.eval()(**batch).logits.softmax(-1)
-    out[folder] = {"probs": probs.tolist(), "labels": model.config.id2label}
+        model = PeftModel.from_pretrained(base, folder).eval()
+        classify = pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
+    else:  # one line, whatever the kind: plain, merged, or an adapter beside its backbone
+        classify = pipeline("text-classification", model=folder, top_k=None)
+        loaded["auto"] = AutoModelForSequenceClassification.from_pretrained(folder)
+    if kind in ("lora", "ia3"):
+        from peft import AutoPeftModelForSequenceClassification
+        os.chdir(folder)  # the base is named by a path relative to the export: "."
+        loaded["autopeft"] = AutoPeftModelForSequenceClassification.from_pretrained(".")
+    out[kind] = {"pipeline": [{r["label"]: r["score"] for r in rows} for rows in classify(texts)]}
+    for name, model in loaded.items():
+        with torch.no_grad():
+            probs = model.eval()(**tokenizer(texts, padding=True, return_tensors="pt"))
+        out[kind][name] = probs.logits.softmax(-1).tolist()
+        out[kind]["labels"] = model.config.id2label
 assert "peftsweep" not in sys.modules, "the export needed peftsweep"
 print(json.dumps(out))
 """
 
 
 @pytest.mark.integration  # a fresh interpreter importing transformers and peft: ~30 s
-def test_exports_load_with_transformers_and_peft_alone(exports, tmp_path):
-    folders = {"model": str(exports["full"]), "adapter": str(exports["lora"]),
-               "merged": str(exports["lora"] / "merged"), "prefix": str(exports["prefix"])}
-    env = {**os.environ, **OFFLINE, "PYTHONPATH": ""}
-    run = subprocess.run([sys.executable, "-c", FRESH, json.dumps(folders)], cwd=tmp_path,
-                         env=env, capture_output=True, text=True, timeout=300)
+def test_every_export_kind_loads_in_one_line_after_a_move(sweep, exports, tmp_path):
+    """pipeline(), AutoModel and AutoPeftModel on copies, the sweep and exports moved away."""
+    sweep_dir, data, jobs = sweep
+    texts = [row["text"] for row in csv.DictReader(open(data / "test.csv"))]
+    kinds = {"full": exports["full"], "bitfit": exports["bitfit"], "lora": exports["lora"],
+             "lora/merged": exports["lora"] / "merged", "ia3": exports["ia3"],
+             "prefix": exports["prefix"]}
+    ours = {kind: predict_frame(_load(folder), _frame(texts)) for kind, folder in kinds.items()}
+    copies = {kind: tmp_path / "copies" / kind.replace("/", "-") for kind in kinds}
+    for kind, folder in kinds.items():
+        shutil.copytree(folder, copies[kind])
+    moved = [(sweep_dir, tmp_path / "sweep-away"), (exports["full"].parent, tmp_path / "x-away")]
+    for source, target in moved:
+        source.rename(target)
+    try:
+        env = {**os.environ, **OFFLINE, "PYTHONPATH": ""}
+        run = subprocess.run([sys.executable, "-c", FRESH, json.dumps(
+            {kind: str(path) for kind, path in copies.items()}), json.dumps(texts)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        for source, target in moved:
+            target.rename(source)
     assert run.returncode == 0, run.stderr[-2000:]
     fresh = json.loads(run.stdout.strip().splitlines()[-1])
-    texts = ["the plot was dull", "the cast was brilliant", "i think the music was good"]
-    for folder in folders.values():
-        ours = predict_frame(_load(folder), _frame(texts))
-        theirs = fresh[folder]
-        assert theirs["labels"] == {"0": "negative", "1": "positive"}
-        ours_probs = ours[["prob_negative", "prob_positive"]].values.ravel().tolist()
-        assert ours_probs == pytest.approx(flat(theirs["probs"]), abs=1e-6)
-    # The adapter and its merged form are the same model.
-    assert flat(fresh[folders["adapter"]]["probs"]) == pytest.approx(
-        flat(fresh[folders["merged"]]["probs"]), abs=1e-5)
+    for kind, theirs in fresh.items():
+        mine = ours[kind][["prob_negative", "prob_positive"]].values.ravel().tolist()
+        assert flat([[row["negative"], row["positive"]] for row in theirs["pipeline"]]) == \
+            pytest.approx(mine, abs=1e-5), kind
+        for name in ("auto", "autopeft"):
+            if name in theirs:
+                assert flat(theirs[name]) == pytest.approx(mine, abs=1e-5), (kind, name)
+                assert theirs["labels"] == {"0": "negative", "1": "positive"}
+        # The same predictions as the trial: its test accuracy from the pipeline's labels.
+        predicted = [max(row, key=row.get) for row in theirs["pipeline"]]
+        gold = [row["label"] for row in csv.DictReader(open(data / "test.csv"))]
+        accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / len(gold)
+        assert accuracy == jobs[kind.split("/")[0]][1]["test"]["accuracy"], kind
+
+
+def test_adapter_config_names_no_absolute_path_and_each_head_once(exports):
+    for name in ("lora", "ia3", "prefix"):
+        config = json.loads((exports[name] / "adapter_config.json").read_text())
+        assert config["base_model_name_or_path"] == ("base_model" if name == "prefix" else ".")
+        assert config["revision"] is None
+        assert len(config["modules_to_save"]) == len(set(config["modules_to_save"]))
+    assert (exports["prefix"] / "base_model" / "tokenizer.json").is_file()
+    assert not (exports["lora"] / "base_model").exists()
 
 
 def flat(rows: list[list[float]]) -> list[float]:
@@ -243,6 +278,22 @@ def test_model_card_says_how_the_model_was_made(sweep, exports):
     assert "strategy=lora" in command and "another identity" not in command
     meta = json.loads((exports["lora"] / "peftsweep_export.json").read_text())
     assert meta["max_length"] == 32 and meta["kind"] == "adapter"
+    # The metadata block, as huggingface_hub reads it back.
+    from huggingface_hub import ModelCard
+
+    data = ModelCard.load(exports["lora"] / "README.md").data
+    assert data.pipeline_tag == "text-classification" and data.library_name == "peft"
+    assert data.base_model is None  # a random-init backbone: it exists only in the export
+    (accuracy,) = [r for r in data.eval_results if r.metric_type == "accuracy"]
+    assert accuracy.metric_value == result["test"]["accuracy"]
+    assert accuracy.dataset_split == result["test_split"]
+    evidence = data.to_dict()["peftsweep"]["selection"]
+    assert evidence["test_mean"] == result["test"]["accuracy"] and evidence["seeds"] == 1
+    assert evidence["test_ci_low"] is None  # one seed: no interval, and the card says so
+    assert "no interval: one seed" in card
+    # The runner-up is the other strategy validation ranks next on the same data.
+    others = {n: r["best"]["validation"]["accuracy"] for n, (_, r) in jobs.items() if n != "lora"}
+    assert evidence["runner_up"].startswith(f"tiny/files/{max(others, key=others.get)} ")
 
 
 def test_sweep_export_takes_the_report_selection(sweep, tmp_path):
@@ -322,3 +373,45 @@ def test_best_seed_is_the_best_validation_then_the_lowest_seed():
     frame = pd.DataFrame({"seed": [3, 1, 2, 4], "val/accuracy": [0.8, 0.9, 0.9, float("nan")]})
     assert best_seed(frame, "accuracy", "max")["seed"] == 1
     assert best_seed(frame, "accuracy", "min")["seed"] == 3
+
+
+def test_register_puts_the_export_in_mlflows_registry_with_its_evidence(sweep, tmp_path,
+                                                                         capsys):
+    pytest.importorskip("mlflow")
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    sweep_dir, data, jobs = sweep
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    out = tmp_path / "registered"
+    assert cli.main([str(sweep_dir), "--trial", "lora", "--out", str(out),
+                     "--register", "sentiment", "--tracking-uri", uri]) == 0
+    assert "registered models:/sentiment/1" in capsys.readouterr().err
+    version = MlflowClient(uri).get_model_version("sentiment", "1")
+    tags, result = version.tags, jobs["lora"][1]
+    assert tags["peftsweep.identity"] == result["identity"]
+    assert tags["peftsweep.selection.metric"] == "accuracy"
+    assert float(tags["peftsweep.selection.test_mean"]) == result["test"]["accuracy"]
+    assert tags["peftsweep.selection.test"] == "paired t-test"
+    assert tags["peftsweep.selection.runner_up"].startswith("tiny/files/")
+    # The registered model is the export: MLflow's pyfunc gives the same labels.
+    (folder,) = out.iterdir()
+    texts = [row["text"] for row in csv.DictReader(open(data / "test.csv"))][:8]
+    mlflow.set_tracking_uri(uri)
+    served = mlflow.pyfunc.load_model("models:/sentiment/1").predict(texts)
+    ours = predict_frame(_load(folder), _frame(texts))
+    assert list(served["label"]) == list(ours["predicted_label"])
+
+
+def test_register_takes_one_plain_or_in_place_export(sweep, tmp_path, capsys):
+    pytest.importorskip("mlflow")
+    sweep_dir, _, _ = sweep
+    capsys.readouterr()
+    out = tmp_path / "several"
+    one_line_error(capsys, cli.main([str(sweep_dir), "--out", str(out), "--register", "m",
+                                     "--tracking-uri", f"sqlite:///{tmp_path / 'r.db'}"]),
+                   "--register: the selection has 5 setups")
+    assert not out.exists()  # refused before anything was written
+    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "prefix", "--out",
+                                     str(tmp_path / "p"), "--register", "m", "--tracking-uri",
+                                     f"sqlite:///{tmp_path / 'r.db'}"]), "prefix-tuning")

@@ -55,7 +55,7 @@ def test_pair_export_reproduces_the_test_metrics(pair_export, tmp_path):
         out = tmp_path / f"{model.name}.json"
         assert evaluate.main([str(model), "--device", "cpu", "--out", str(out)]) == 0
         assert json.loads(out.read_text())["metrics"] == result["test"]
-    config = json.loads((folder / "base_model" / "config.json").read_text())
+    config = json.loads((folder / "config.json").read_text())  # the backbone, in place
     assert config["id2label"] == {"0": "entailment", "1": "not_entailment"}
 
 

@@ -40,10 +40,16 @@ def test_parallel_progress_then_resume_launches_only_the_new_trial(run_train, tm
     assert sorted((m.group(1), m.group(2)) for m in lines) == [("1", "2"), ("2", "2")]
     assert sorted((sweep / PROGRESS_LOG).read_text().splitlines()) == sorted(
         m.group(0) for m in lines)
+    # Quiet by default: peftsweep's own lines only; the rest is in each job's train.log.
+    printed = [line for line in (first.stdout + first.stderr).splitlines() if line.strip()]
+    assert all(line.startswith("peftsweep: ") for line in printed), printed
+    assert len(printed) == 5  # checked, planned, two progress lines, the summary
+    assert all("training batches:" in log.read_text() for log in sweep.glob("*/train.log"))
     results = {p: p.read_bytes() for p in sweep.glob("*/result.json")}
     assert len(results) == 2
 
-    resumed = run_train("-m", *FAST, "seed=1,2,3", f"resume={sweep}")
+    # verbose=true (a runtime key: the same trials) shows the launcher's lines too.
+    resumed = run_train("-m", *FAST, "seed=1,2,3", f"resume={sweep}", "verbose=true")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Launching 1 jobs locally" in resumed.stdout + resumed.stderr
     assert "3 trial(s) planned: 1 to run, 2 finished already" in resumed.stdout + resumed.stderr

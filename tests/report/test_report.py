@@ -197,3 +197,25 @@ def test_plots_skip_missing_history(tmp_path):
     assert any(note.startswith("curves:") for note in notes)
     assert sorted(p.name for p in written) == ["heatmap_demo_tiny_pretrained.png",
                                                "test_vs_params_demo.png"]
+
+
+def test_heatmap_numbers_contrast_with_every_cell_colour():
+    import numpy as np
+    from matplotlib import colormaps
+
+    from peftsweep.report.plots import HEATMAP_CMAP, cell_ink
+
+    def luminance(rgb):
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    cmap = colormaps[HEATMAP_CMAP]
+    inks = []
+    for position in np.linspace(0, 1, 41):
+        cell = luminance(cmap(position)[:3])
+        ink = cell_ink(cmap(position))
+        other = 1.0 if ink == "white" else 0.0
+        ratio = (max(cell, other) + 0.05) / (min(cell, other) + 0.05)
+        assert ratio >= 4.5, (position, ink, ratio)  # WCAG AA for normal text
+        inks.append(ink)
+    assert inks[0] == "white" and inks[-1] == "black"

@@ -213,3 +213,30 @@ def test_a_trial_row_links_to_its_config_and_curve(page):
     curve = section.find_element(By.CSS_SELECTOR, "img.curve")
     assert curve.is_displayed() and _loaded(page, curve)
 
+
+
+def test_a_table_wider_than_the_window_shows_that_it_scrolls(page):
+    state = """
+        var frame = document.querySelector("table[data-table='trials']").closest(".scroll-frame");
+        var hint = frame.previousElementSibling;
+        return {left: frame.classList.contains("more-left"),
+                right: frame.classList.contains("more-right"),
+                hint: getComputedStyle(hint).display !== "none",
+                shadow: getComputedStyle(frame, "::after").opacity};"""
+    size = page.get_window_size()
+    try:
+        page.set_window_size(640, size["height"])
+        page.execute_script("window.dispatchEvent(new Event('resize'))")
+        narrow = page.execute_script(state)
+        assert narrow["right"] and not narrow["left"] and narrow["hint"], narrow
+        page.execute_script("""var box = document.querySelector(
+            "table[data-table='trials']").closest(".scroll");
+            box.scrollLeft = box.scrollWidth; box.dispatchEvent(new Event('scroll'));""")
+        scrolled = page.execute_script(state)
+        assert scrolled["left"] and not scrolled["right"], scrolled
+    finally:
+        page.set_window_size(size["width"], size["height"])
+        page.execute_script("window.dispatchEvent(new Event('resize'))")
+    # Wide enough for every column: no cue at all.
+    wide = page.execute_script(state.replace("'trials'", "'selection'"))
+    assert not wide["right"] and not wide["left"] and not wide["hint"], wide

@@ -9,8 +9,9 @@ import pytest
 from peftsweep.errors import ConfigError
 from peftsweep.sweep.launch import CONF_DIR
 from peftsweep.sweep.preflight import check_sweep
-from peftsweep.trial import tracking
+from peftsweep.trial import mlflow_runs, tracking
 from peftsweep.trial.run import run_trial
+from peftsweep.trial.sweep_of import SWEEP_MARKER
 
 from helpers import FAST
 
@@ -26,7 +27,10 @@ def mlflow_trial(tmp_path_factory, cache_dir):
     """One demo trial with logger=mlflow (TensorBoard and CSV stay on) in a sweep folder."""
     pytest.importorskip("mlflow")
     sweep = tmp_path_factory.mktemp("sweep")
-    cfg = config("logger=mlflow", "experiment_name=tracking-test")
+    (sweep / SWEEP_MARKER).write_text("{}\n")  # as every sweeper marks its folder
+    # The checkpoint stays, so that the resume test below can continue the trial.
+    cfg = config("logger=mlflow", "experiment_name=tracking-test",
+                 "trainer.keep_checkpoint=true")
     result = run_trial(cfg, sweep / "full_trial")
     assert result["status"] == "ok", result["error"]
     return cfg, sweep, result
@@ -73,7 +77,8 @@ def test_mlflow_run_per_trial_in_the_sweep_folder(mlflow_trial):
     assert (sweep / tracking.MLFLOW_STORE).is_file()
     client = MlflowClient(f"sqlite:///{sweep / tracking.MLFLOW_STORE}")
     experiment = client.get_experiment_by_name("tracking-test")
-    runs = client.search_runs([experiment.experiment_id])
+    runs = client.search_runs([experiment.experiment_id],
+                              f"tags.`{tracking.TRIAL_TAG}` = 'full_trial'")
     assert len(runs) == 1
     run = runs[0]
     assert run.info.status == RunStatus.to_string(RunStatus.FINISHED)
@@ -81,6 +86,9 @@ def test_mlflow_run_per_trial_in_the_sweep_folder(mlflow_trial):
     assert run.data.tags[tracking.IDENTITY_TAG] == cfg.identity()
     assert run.data.params["lr"] == "0.002" and run.data.params["strategy.name"] == "full"
     assert run.data.params["data.demo_size"] == "400"
+    # Options left at null are not logged (trainer.eval_batch_size, data.hub_path, ...).
+    assert "null" not in run.data.params.values()
+    assert "trainer.eval_batch_size" not in run.data.params
     history = client.get_metric_history(run.info.run_id, "val/accuracy")
     # Lightning numbers a validation by the batches before it; the values are the history's.
     assert [m.value for m in history] == [
@@ -120,3 +128,36 @@ def test_default_logger_writes_no_mlflow_store(cache_dir, tmp_path):
     names = [type(logger).__name__ for logger in tracking.build_loggers(cfg, tmp_path / "job")]
     assert names == ["TensorBoardLogger", "CSVLogger"]
     assert not (tmp_path / tracking.MLFLOW_STORE).exists()
+
+
+def test_a_sweep_is_one_parent_run_and_a_resumed_trial_continues_its_run(mlflow_trial):
+    from mlflow.tracking import MlflowClient
+
+    cfg, sweep, result = mlflow_trial
+    client = MlflowClient(f"sqlite:///{sweep / tracking.MLFLOW_STORE}")
+    experiment = client.get_experiment_by_name("tracking-test").experiment_id
+    (parent,) = client.search_runs([experiment], f"tags.`{mlflow_runs.SWEEP_TAG}` = "
+                                                 f"'{sweep.parent.name}/{sweep.name}' and "
+                                                 f"attributes.run_name = '{sweep.parent.name}/"
+                                                 f"{sweep.name}'")
+    (child,) = client.search_runs([experiment], f"tags.`{tracking.TRIAL_TAG}` = 'full_trial'")
+    assert child.data.tags[mlflow_runs.PARENT_TAG] == parent.info.run_id
+    mlflow_runs.finish_sweep_run(sweep, {"ok": 1, "failed": 0})
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+    rows = client.get_metric_history(child.info.run_id, "val/accuracy")
+    # Killed after its last checkpoint, before its result: the trial resumes, into its run.
+    (sweep / "full_trial" / "result.json").unlink()
+    resumed = run_trial(cfg, sweep / "full_trial")
+    assert resumed["resumed_from_step"] is not None
+    assert resumed["test"] == result["test"]  # continued to the same numbers
+    (again,) = client.search_runs([experiment], f"tags.`{tracking.TRIAL_TAG}` = 'full_trial'")
+    assert again.info.run_id == child.info.run_id and again.info.status == "FINISHED"
+    # Every earlier row is kept; the validations after the checkpoint are logged again.
+    after = [(m.step, m.value) for m in client.get_metric_history(child.info.run_id,
+                                                                  "val/accuracy")]
+    assert [(m.step, m.value) for m in rows] == after[:len(rows)]
+    assert len(after) == len(rows) + sum(
+        e["step"] > resumed["resumed_from_step"] for e in result["history"])
+    assert again.data.metrics["hp/test_accuracy"] == pytest.approx(resumed["test"]["accuracy"])
+    # The resumed sweep's parent runs again until its end.
+    assert client.get_run(parent.info.run_id).info.status == "RUNNING"

@@ -79,10 +79,12 @@ class Sweep:
         return write_report([self.folder], out, plots=plots, collection=self._finished())
 
     def export(self, trial: str | None = None, seed: int | None = None,
-               out: Path | None = None, merge: bool = False,
-               overwrite: bool = False) -> list[Path]:
-        """Export the selection's models (or one trial) in Hugging Face format."""
-        return export_sweep(self.folder, trial, seed, out, merge, overwrite)
+               out: Path | None = None, merge: bool = False, overwrite: bool = False,
+               register: str | None = None, tracking_uri: str | None = None) -> list[Path]:
+        """Export the selection's models (or one trial) in Hugging Face format; ``register``
+        also puts the one export into MLflow's model registry under that name."""
+        return export_sweep(self.folder, trial, seed, out, merge, overwrite, register,
+                            tracking_uri)
 
     def _finished(self) -> Collection:
         if self.collection.ok.empty:

@@ -21,6 +21,7 @@ COMMANDS = {
     "train": "run a trial, a grid (-m key=a,b) or a search (-m hydra/sweeper=search)",
     "report": "tables, statistics, plots and index.html of one or more sweep folders",
     "status": "each trial of a running or finished sweep (done, running, ...) and the ETA",
+    "dashboard": "optuna-dashboard on a search sweep's study, in the browser, live",
     "export": "the selected models of a sweep (or one trial) as Hugging Face folders",
     "predict": "labels and probabilities from an export, for a text or a file",
     "evaluate": "the task's metrics of an export on labelled data (default: its test split)",

@@ -1,9 +1,21 @@
-"""The model card (README.md) of an exported model: what it is and how it was made."""
+"""The model card (README.md) of an exported model: what it is and how it was made.
+
+The metadata block is huggingface_hub's :class:`ModelCardData` (base model, pipeline tag,
+the test results as ``model-index`` entries, and the report's selection evidence), so the
+Hub and any tool that reads model cards understand it.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+USE_PIPELINE = """```python
+from transformers import pipeline
+
+classify = pipeline("text-classification", model="{path}")
+classify({example})
+```"""
 
 LOAD_MODEL = """```python
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -12,28 +24,44 @@ model = AutoModelForSequenceClassification.from_pretrained("{path}")
 tokenizer = AutoTokenizer.from_pretrained("{path}")
 ```"""
 
-LOAD_ADAPTER = """```python
-from peft import PeftModel
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-base = AutoModelForSequenceClassification.from_pretrained("{path}/base_model")
-model = PeftModel.from_pretrained(base, "{path}")  # the adapter and the trained head
-tokenizer = AutoTokenizer.from_pretrained("{path}")
-```
-
-In place, `AutoPeftModelForSequenceClassification.from_pretrained("{path}")` also
-works: `adapter_config.json` names the absolute path of `base_model/` at export
-time, so after moving the folder use the two-step form above."""
-
-
-PREFIX_NOTE = """Prefix tuning: PEFT hands the prefix to the backbone as `past_key_values`,
-which transformers 5 encoders call `cache`. Before `PeftModel.from_pretrained`, give
-the base model a forward that takes the old name:
+LOAD_IN_PLACE = """This folder is the frozen backbone (`config.json`, `model.safetensors`)
+with a PEFT adapter beside it (`adapter_config.json`, `adapter_model.safetensors`, the
+trained task head included): `pipeline(...)` and
+`AutoModelForSequenceClassification.from_pretrained` above load both and apply the adapter.
+With PEFT's own classes:
 
 ```python
+from peft import AutoPeftModelForSequenceClassification
+
+model = AutoPeftModelForSequenceClassification.from_pretrained("{path}")
+```
+
+{base_note}"""
+
+BASE_ON_HUB = ("`adapter_config.json` names the base `{name}` at commit `{revision}`; "
+               "AutoPeftModel loads it from the Hub (or your cache) with its own config, so "
+               "pass `num_labels=` for more than two classes and read the labels from this "
+               "folder's `config.json`.")
+BASE_HERE = ("`adapter_config.json` names the base by the relative path `{name}` (this "
+             "folder), which PEFT resolves against the working directory: run AutoPeftModel "
+             "from inside the folder, or use the lines above from anywhere.")
+
+LOAD_PREFIX = """Prefix tuning is a prompt-learning method, which transformers cannot load in
+place: load the backbone from `base_model/`, give it a forward that takes the prefix under
+its old name (PEFT hands it over as `past_key_values`, which transformers 5 encoders call
+`cache`), then the adapter:
+
+```python
+from peft import PeftModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+base = AutoModelForSequenceClassification.from_pretrained("{path}/base_model")
 forward = base.forward
 base.forward = lambda *args, past_key_values=None, **kw: forward(*args, cache=past_key_values,
                                                                   **kw)
+model = PeftModel.from_pretrained(base, "{path}")  # the prefix and the trained head
+tokenizer = AutoTokenizer.from_pretrained("{path}")
+classify = pipeline("text-classification", model=model, tokenizer=tokenizer)
 ```"""
 
 
@@ -47,34 +75,85 @@ def _metrics(values: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())) or "none"
 
 
+def card_data(meta: dict[str, Any]):
+    """The card's metadata: ModelCardData with the test results and the selection evidence."""
+    from huggingface_hub import EvalResult, ModelCardData
+
+    trial, task, data = meta["trial"], meta["task"], meta["data"]
+    base = meta.get("base_model") or {}
+    dataset = data.get("hub_path") or data["name"]
+    results = [EvalResult(task_type="text-classification", dataset_type=dataset,
+                          dataset_name=data["name"], dataset_split=trial["test_split"],
+                          metric_type=name.split("/")[-1], metric_name=name,
+                          metric_value=float(value))
+               for name, value in sorted(trial["test"].items())]
+    extra = {"peftsweep": {"identity": trial["identity"], "selection": meta.get("evidence")}}
+    return ModelCardData(
+        model_name=f"{trial['science']['model']}-{trial['science']['data']}-"
+                   f"{trial['science']['strategy']}",
+        base_model=base.get("name_or_path") if base.get("on_hub") else None,
+        library_name="peft" if meta["kind"] == "adapter" else "transformers",
+        pipeline_tag="text-classification",
+        tags=["peftsweep", trial["config"]["strategy"]["name"], task["name"]],
+        eval_results=results, **extra)
+
+
+def _use(meta: dict[str, Any], path: str) -> str:
+    if meta.get("peft_type") == "PREFIX_TUNING":
+        return LOAD_PREFIX.format(path=path)
+    pair = len(meta["task"]["text_fields"]) == 2
+    example = ('{"text": "A man plays a guitar.", "text_pair": "A man makes music."}' if pair
+               else '"the plot was not dull"')
+    parts = [USE_PIPELINE.format(path=path, example=example), LOAD_MODEL.format(path=path)]
+    if meta["kind"] == "adapter":
+        base = meta["base_model"]
+        note = (BASE_ON_HUB if base["on_hub"] else BASE_HERE).format(
+            name=base["name_or_path"], revision=base["revision"])
+        parts.append(LOAD_IN_PLACE.format(path=path, base_note=note))
+    return "\n\n".join(parts)
+
+
+def _evidence_rows(evidence: dict[str, Any] | None) -> dict[str, Any]:
+    if not evidence:
+        return {"report's selection": "this trial is not at its setup's selected "
+                                      "hyper-parameters"}
+    metric = evidence["metric"]
+    low, high = evidence["test_ci_low"], evidence["test_ci_high"]
+    interval = f", {evidence['confidence']:.0%} CI [{low:.4f}, {high:.4f}]" \
+        if low is not None and high is not None else " (no interval: one seed)"
+    rows = {f"test {metric} over seeds": f"mean {evidence['test_mean']:.4f}{interval}, "
+                                          f"{evidence['seeds']} seed(s)"}
+    if evidence.get("runner_up"):
+        p = evidence["p_value"]
+        rows["vs the runner-up"] = (
+            f"{evidence['runner_up']}: difference {evidence['diff']:+.4f} over "
+            f"{evidence['matched_seeds']} matched seed(s), {evidence['test']} "
+            + (f"p = {p:.3g}" if p is not None else "not possible")
+            + (f" ({evidence['warning']})" if evidence.get("warning") else ""))
+    return rows
+
+
 def model_card(meta: dict[str, Any], command: str) -> str:
     trial, task, data = meta["trial"], meta["task"], meta["data"]
     science, params = trial["science"], trial["params"]
-    adapter = meta["kind"] == "adapter"
     labels = task["label_names"] or ["(regression: one score)"]
     config = trial["config"]
     hyper = {key: config[key] for key in ("lr", "batch_size", "epochs", "seed")}
     hyper.update({f"trainer.{k}": v for k, v in sorted(config["trainer"].items())
                   if k in ("weight_decay", "warmup_ratio", "warmup_steps", "gradient_clip_val",
                            "accumulate_grad_batches", "precision", "group_by_length")})
-    front = ["---", f"library_name: {'peft' if adapter else 'transformers'}",
-             "pipeline_tag: text-classification", "tags: [peftsweep, "
-             f"{config['strategy']['name']}]", "---"]
     model_line = config["model"]["name_or_path"] + (
         "" if config["model"]["pretrained"] else " (architecture only: trained from random "
         "initialisation)")
     sections = [
-        "\n".join(front),
+        f"---\n{card_data(meta).to_yaml()}\n---",
         f"# {science['model']} / {science['data']} / {science['strategy']}",
         f"A `{task['name']}` classifier ({', '.join(labels)}) fine-tuned with "
-        f"{science['strategy']} from `{model_line}`."
-        + (" This folder is a PEFT adapter with the trained task head in it"
-           " (`modules_to_save`); `base_model/` holds the frozen backbone." if adapter else ""),
+        f"{science['strategy']} from `{model_line}`.",
         "## Use",
-        (LOAD_ADAPTER if adapter else LOAD_MODEL).format(path="path/to/this/folder")
-        + ("\n\n" + PREFIX_NOTE if meta.get("peft_type") == "PREFIX_TUNING" else ""),
+        _use(meta, "path/to/this/folder"),
         f"Inputs: {', '.join(task['text_fields'])} (truncated to {meta['max_length']} tokens). "
-        "`peftsweep-predict this/folder --text ...` prints labels and probabilities.",
+        "`peftsweep predict this/folder --text ...` prints labels and probabilities.",
         "## Data",
         _table({"task": task["name"], "source": data["source"],
                 "hub dataset": data.get("hub_path") or "-",
@@ -86,7 +165,8 @@ def model_card(meta: dict[str, Any], command: str) -> str:
                 "strategy options": json.dumps(config["strategy"], sort_keys=True),
                 **hyper,
                 "trainable parameters": f"{params['trainable']:,} of {params['total']:,} "
-                                        f"({params['trainable_percent']}%)"}),
+                                        f"({params['trainable_percent']}% of the model's "
+                                        "parameters)"}),
         "## Results",
         _table({"selection metric": f"validation {trial['metric']['name']} "
                                     f"({trial['metric']['mode']})",
@@ -94,7 +174,8 @@ def model_card(meta: dict[str, Any], command: str) -> str:
                                    f"{trial['best']['epoch']}",
                 "validation at best": _metrics(trial["best"]["validation"]),
                 "test": _metrics(trial["test"]),
-                "test split": trial["test_split"]}),
+                "test split": trial["test_split"],
+                **_evidence_rows(meta.get("evidence"))}),
         "## Reproduce",
         f"```\n{command}\n```\nTrial identity `{trial['identity']}`.",
     ]

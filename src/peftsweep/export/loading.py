@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from peftsweep.errors import UserError
+from peftsweep.export.base_model import BASE_DIR
 from peftsweep.export.format import read_metadata
 from peftsweep.strategies.prefix import expose_past_key_values
 
@@ -55,14 +56,15 @@ def load_export(folder: Path, device: str | None = None) -> Export:
     meta = read_metadata(folder)
     quiet()
     try:
-        if meta["kind"] == "adapter":
+        if meta["kind"] == "adapter" and (folder / BASE_DIR).is_dir():
+            # Prompt learning (and exports written before adapters were loaded in place).
             from peft import PeftModel
 
-            base = AutoModelForSequenceClassification.from_pretrained(str(folder / "base_model"))
+            base = AutoModelForSequenceClassification.from_pretrained(str(folder / BASE_DIR))
             if meta.get("peft_type") == "PREFIX_TUNING":
                 base = expose_past_key_values(base)
             model = PeftModel.from_pretrained(base, str(folder))
-        else:
+        else:  # a plain model, or the backbone with the adapter beside it, as users load it
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as err:

@@ -1,11 +1,13 @@
 """Write a trained model as a Hugging Face folder, with its labels, metadata and card.
 
 A plain model (full, BitFit, head) is a ``save_pretrained`` model + tokenizer.
-A PEFT model (LoRA, IA3, prefix, ...) is its adapter with the trained head in
-it, plus ``base_model/`` (the frozen backbone with the task's label config);
-``merge=True`` adds ``merged/``, the adapter folded into a plain model where
-the method allows it. Every export carries ``peftsweep_export.json``, which
-``peftsweep-predict`` and ``peftsweep-evaluate`` read.
+A PEFT model is its adapter with the trained head in it beside the frozen backbone
+(with the task's label config and the tokenizer): in the folder itself where
+transformers applies the adapter on loading (LoRA, IA3: ``pipeline(model=folder)``
+works), in ``base_model/`` for prompt-learning methods that only PEFT loads.
+``merge=True`` adds ``merged/``, the adapter folded into a plain model where the
+method allows it. Every export carries ``peftsweep_export.json``, which
+``peftsweep predict`` and ``peftsweep evaluate`` read.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import Any
 from torch import nn
 
 from peftsweep.errors import UserError
+from peftsweep.export.base_model import BASE_DIR, IN_PLACE, base_model
 from peftsweep.export.card import model_card
+from peftsweep.export.evidence import selection_evidence
 from peftsweep.export.format import FORMAT, METADATA_FILE
 from peftsweep.export.rebuild import Rebuilt, build_base, rebuild
 from peftsweep.export.reproduce import reproduce_command
@@ -30,7 +34,8 @@ def is_peft(model: nn.Module) -> bool:
     return hasattr(model, "peft_config")
 
 
-def metadata(chosen: Chosen, built: Rebuilt, kind: str) -> dict[str, Any]:
+def metadata(chosen: Chosen, built: Rebuilt, kind: str,
+             evidence: dict[str, Any] | None) -> dict[str, Any]:
     result, spec, data = chosen.result, built.spec, built.data
     trainer = result["config"]["trainer"]
     return {
@@ -46,6 +51,7 @@ def metadata(chosen: Chosen, built: Rebuilt, kind: str) -> dict[str, Any]:
                   "science": result["science"], "config": result["config"],
                   "metric": result["metric"], "best": result["best"], "test": result["test"],
                   "test_split": result.get("test_split"), "params": result["params"]},
+        "evidence": evidence,
     }
 
 
@@ -55,13 +61,22 @@ def _finish(folder: Path, meta: dict[str, Any], tokenizer, command: str) -> None
     (folder / "README.md").write_text(model_card(meta, command), encoding="utf-8")
 
 
-def _save_adapter(model, chosen: Chosen, staging: Path, final: Path) -> None:
-    # AutoPeftModel loads the base named here; the folder it names is ours, with labels.
-    for config in model.peft_config.values():
-        config.base_model_name_or_path = str((final / "base_model").resolve())
+def _save_adapter(model, chosen: Chosen, tokenizer, staging: Path) -> dict[str, Any]:
+    """The adapter and the frozen backbone it applies to; returns how the base is named."""
+    config = model.peft_config[model.active_adapter]
+    # transformers loads adapters in place, but not prompt learning (prefix tuning).
+    where = BASE_DIR if getattr(config, "is_prompt_learning", False) else IN_PLACE
+    base = base_model(chosen.result["config"]["model"], where)
+    config.base_model_name_or_path, config.revision = base.name_or_path, base.revision
+    # PEFT adds the task head to the strategy's own list: save each module once.
+    if config.modules_to_save:
+        config.modules_to_save = list(dict.fromkeys(config.modules_to_save))
     model.save_pretrained(str(staging))
-    base, _ = build_base(chosen.result)
-    base.save_pretrained(str(staging / "base_model"))
+    backbone, _ = build_base(chosen.result)
+    backbone.save_pretrained(str(staging / where))
+    if where != IN_PLACE:  # a pipeline given the base folder finds its tokenizer too
+        tokenizer.save_pretrained(str(staging / where))
+    return {**base._asdict(), "folder": where}
 
 
 def _merged(model) -> nn.Module:
@@ -72,9 +87,10 @@ def _merged(model) -> nn.Module:
     return model.merge_and_unload()
 
 
-def write_export(chosen: Chosen, out: Path, merge: bool = False,
-                 overwrite: bool = False) -> Path:
-    """Export one finished trial into ``out``; return the folder."""
+def write_export(chosen: Chosen, out: Path, merge: bool = False, overwrite: bool = False,
+                 sweep_dir: Path | None = None) -> Path:
+    """Export one finished trial of ``sweep_dir`` (default: its job folder's parent) into
+    ``out``; return the folder."""
     out = Path(out)
     if out.exists() and not overwrite:
         raise UserError(f"--out: {out} exists (pass --overwrite to replace it)")
@@ -82,24 +98,26 @@ def write_export(chosen: Chosen, out: Path, merge: bool = False,
     model, tokenizer = built.model, built.tokenizer
     tokenizer.model_max_length = built.data.max_length
     command = reproduce_command(chosen.result)
+    evidence = selection_evidence(sweep_dir or chosen.job_dir.parent,
+                                  chosen.result["science"])
     staging = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         if is_peft(model):
-            _save_adapter(model, chosen, staging, out)
-            meta = metadata(chosen, built, "adapter")
+            meta = metadata(chosen, built, "adapter", evidence)
+            meta["base_model"] = _save_adapter(model, chosen, tokenizer, staging)
             meta["peft_type"] = str(model.peft_config[model.active_adapter].peft_type.value)
             _finish(staging, meta, tokenizer, command)
             if merge:
                 merged = _merged(model)
                 merged.save_pretrained(str(staging / "merged"))
-                meta = metadata(chosen, built, "model")
+                meta = metadata(chosen, built, "model", evidence)
                 meta["merged_from"] = "adapter"
                 _finish(staging / "merged", meta, tokenizer, command)
         else:  # a plain model is already its merged form: merge changes nothing
             model.save_pretrained(str(staging))
-            _finish(staging, metadata(chosen, built, "model"), tokenizer, command)
+            _finish(staging, metadata(chosen, built, "model", evidence), tokenizer, command)
         if out.exists():
             shutil.rmtree(out)
         os.replace(staging, out)

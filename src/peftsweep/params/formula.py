@@ -70,10 +70,10 @@ class Switches:
     feed_forward: bool = True
 
 
-# The SEEDS.md Experiment 4 hand formula is V*H + L*4H^2: token embeddings plus
-# the four HxH attention projections (Q, K, V, output; with one head the head
+# The common hand formula (embeddings and attention only) is V*H + L*4H^2: token
+# embeddings plus the four HxH attention projections (Q, K, V, output; with one head the head
 # size is H) per layer -- no position/segment embeddings, no biases, no
-# LayerNorms, no head, and no feed-forward weights despite its wording. For
+# LayerNorms, no head, and no feed-forward weights. For
 # V=32,000, H=512, L=4: 16,384,000 + 4*1,048,576 = 20,578,304. Adding the
 # feed-forward (2*H*I, I=4H=2,048) would give 28,966,912.
 SEEDS_HAND = Switches(biases=False, layer_norms=False, pooler=False, head=False,

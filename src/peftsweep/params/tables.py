@@ -24,7 +24,7 @@ FORMULAS = {
     "no biases, no LayerNorms": params.Switches(biases=False, layer_norms=False),
     "no biases, LayerNorms, pooler, head": params.Switches(
         biases=False, layer_norms=False, pooler=False, head=False),
-    "SEEDS.md hand-formula terms": params.SEEDS_HAND,
+    "hand formula: embeddings + attention": params.SEEDS_HAND,
 }
 
 
@@ -116,7 +116,8 @@ def _strategy_note(counts: dict, variants: dict) -> str:
 
 def _seeds_line() -> str:
     s, total = params.SEEDS_SHAPE, params.formula_total(params.SEEDS_SHAPE, params.SEEDS_HAND)
-    return (f"SEEDS.md Experiment 4 hand formula V*H + L*4H^2 at V={_num(s.vocab)}, "
+    return (f"The hand formula V*H + L*4H^2 (token embeddings and attention projections), "
+            f"evaluated at V={_num(s.vocab)}, "
             f"H={s.hidden}, L={s.layers}: {_num(s.vocab * s.hidden)} + "
             f"{_num(s.layers * 4 * s.hidden ** 2)} = {_num(total)}. It counts token "
             "embeddings and the four HxH attention projections per layer only: no position "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -24,6 +25,9 @@ from peftsweep.report.format import fmt_count, fmt_init, fmt_lr
 from peftsweep.report.tables import Tables, selected_trials
 
 INIT_COLOURS = {"pretrained": "tab:blue", "random": "tab:orange", "–": "tab:gray"}
+# Perceptually uniform and readable in grey; numbers big enough to read at page width.
+HEATMAP_CMAP = "cividis"
+HEATMAP_FONT = 12
 SEED_STYLES = ("-", "--", ":", "-.")
 
 
@@ -122,9 +126,12 @@ def heatmap_plots(collection: Collection, tables: Tables, out_dir: Path):
         image = None
         for ax, strategy in zip(axes, strategies, strict=True):
             image = _heatmap_panel(ax, cells[cells["strategy"] == strategy], tables, vmin, vmax)
-            ax.set_title(str(strategy))
-        fig.colorbar(image, ax=list(axes), label=f"mean validation {cells['metric'].iloc[0]}")
-        fig.suptitle(f"{data} · {model} · {init}: mean over seeds (box = selected)")
+            ax.set_title(str(strategy), fontsize=HEATMAP_FONT + 1)
+        bar = fig.colorbar(image, ax=list(axes))
+        bar.set_label(f"mean validation {cells['metric'].iloc[0]}", fontsize=HEATMAP_FONT)
+        bar.ax.tick_params(labelsize=HEATMAP_FONT - 2)
+        fig.suptitle(f"{data} · {model} · {init}: mean over seeds (box = selected)",
+                     fontsize=HEATMAP_FONT + 1)
         written.append(_save(fig, out_dir / f"heatmap_{_slug(data, model, init)}.png"))
     return written, []
 
@@ -132,23 +139,39 @@ def heatmap_plots(collection: Collection, tables: Tables, out_dir: Path):
 def _heatmap_panel(ax, cells: pd.DataFrame, tables: Tables, vmin: float, vmax: float):
     pivot = cells.pivot_table(index="lr", columns="batch_size", values="val_mean", aggfunc="mean")
     pivot = pivot.sort_index().sort_index(axis=1)
-    image = ax.imshow(pivot.to_numpy(dtype=float), aspect="auto", cmap="viridis",
+    image = ax.imshow(pivot.to_numpy(dtype=float), aspect="auto", cmap=HEATMAP_CMAP,
                       vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1e-9)
     ax.set_xticks(range(len(pivot.columns)), [fmt_count(bs) for bs in pivot.columns])
     ax.set_yticks(range(len(pivot.index)), [fmt_lr(lr) for lr in pivot.index])
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("learning rate")
+    ax.tick_params(labelsize=HEATMAP_FONT - 1)
+    ax.set_xlabel("batch size", fontsize=HEATMAP_FONT)
+    ax.set_ylabel("learning rate", fontsize=HEATMAP_FONT)
     for (i, j), value in np.ndenumerate(pivot.to_numpy(dtype=float)):
         if not np.isnan(value):
-            # Dark text on the bright end of viridis, white on the dark end.
-            bright = vmax > vmin and (value - vmin) / (vmax - vmin) > 0.6
-            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=8,
-                    color="black" if bright else "white")
+            ink = cell_ink(image.cmap(image.norm(value)))
+            ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=HEATMAP_FONT,
+                    fontweight="bold", color=ink, path_effects=[patheffects.withStroke(
+                        linewidth=2.5, foreground="white" if ink == "black" else "black",
+                        alpha=0.35)])
     chosen = _chosen_cell(cells, tables.selection)
     if chosen is not None and chosen[0] in pivot.index and chosen[1] in pivot.columns:
         i, j = pivot.index.get_loc(chosen[0]), pivot.columns.get_loc(chosen[1])
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+        # Black under white: the box stands out on the dark and the bright end alike.
+        for colour, width in (("black", 5), ("white", 2.5)):
+            ax.add_patch(Rectangle((j - 0.46, i - 0.46), 0.92, 0.92, fill=False,
+                                   edgecolor=colour, linewidth=width))
     return image
+
+
+def cell_ink(rgba) -> str:
+    """Black or white, whichever contrasts more with a cell of colour ``rgba`` (WCAG)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in rgba[:3])
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    # Contrast with black is (L + .05) / .05, with white 1.05 / (L + .05): equal at L ~ .179.
+    return "black" if luminance > 0.179 else "white"
 
 
 def _chosen_cell(cells: pd.DataFrame, selection: pd.DataFrame):

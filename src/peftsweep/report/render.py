@@ -72,7 +72,7 @@ def display_test(frame: pd.DataFrame) -> pd.DataFrame:
     out = _keys(frame)
     _hparams(out, frame)
     out["trainable params"] = frame["params_trainable"].map(fmt_count)
-    out["% of total"] = frame["trainable_percent"].map(fmt_percent)
+    out["% of model parameters"] = frame["trainable_percent"].map(fmt_percent)
     for column in frame.columns:
         if column.startswith("test/") and column.endswith(" mean"):
             key = column[len("test/"):-len(" mean")]

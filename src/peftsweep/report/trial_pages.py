@@ -83,7 +83,8 @@ def _facts(row: pd.Series) -> list[tuple[str, str]]:
         ("test", fmt_metric(_metric_value(row, "test"))),
         ("best step / epoch", f"{fmt_count(row['best_step'])} / {fmt_count(row['best_epoch'])}"),
         ("trainable params", f"{fmt_count(row['params_trainable'])} "
-                             f"({fmt_percent(row['trainable_percent'])}% of total)"),
+                             f"({fmt_percent(row['trainable_percent'])}% of the model's "
+                             "parameters)"),
         ("wall time s", _text(row.get("wall_s"))),
         ("finished at", _text(row.get("finished_at"))),
     ]

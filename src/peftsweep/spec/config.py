@@ -154,17 +154,31 @@ class MlflowConfig(Schema):
 
 
 @dataclass(frozen=True)
+class WandbConfig(Schema):
+    project: str = option("peftsweep", "W&B project the trials' runs go to.")
+    entity: str | None = option(None, "W&B team or user; null: your default entity.")
+    mode: str = option("offline", "offline: runs stay in the sweep folder (wandb sync "
+                                  "uploads them); online: streamed to W&B; $WANDB_MODE, "
+                                  "when set, wins.",
+                       choices=("offline", "online", "disabled"))
+    tags: list[str] | None = option(None, "Tags on every run.")
+
+
+@dataclass(frozen=True)
 class LoggerConfig(Schema):
     tensorboard: bool = option(True, "TensorBoard scalars per step and HParams (config and "
                                      "final metrics) per trial.")
     csv: bool = option(True, "metrics.csv per trial.")
     mlflow: MlflowConfig | None = option(None, "One MLflow run per trial (logger=mlflow); "
                                                "null: off.")
+    wandb: WandbConfig | None = option(None, "One W&B run per trial, grouped by sweep "
+                                             "(logger=wandb); null: off.")
 
     def check(self) -> None:
-        if self.mlflow is not None and importlib.util.find_spec("mlflow") is None:
-            raise InvalidOption("mlflow", "needs the mlflow package, which is not installed",
-                                "pip install 'peftsweep[mlflow]', or another logger")
+        for name in ("mlflow", "wandb"):
+            if getattr(self, name) is not None and importlib.util.find_spec(name) is None:
+                raise InvalidOption(name, f"needs the {name} package, which is not installed",
+                                    f"pip install 'peftsweep[{name}]', or another logger")
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,9 @@ class RunConfig(Schema):
                                   "what a resume skips; train nothing.")
     fail_fast: bool = option(False, "Stop launching trials after the first failed or diverged "
                                     "one (trials already running finish).")
+    verbose: bool = option(False, "Show every log line and library warning on the terminal; "
+                                  "false: progress lines, the summary and warnings only "
+                                  "(the rest is in each job's train.log).", runtime=True)
     search: dict | None = option(None, "hydra/sweeper=search: the study's settings and space "
                                        "(conf/search/, docs/search.md).", runtime=True)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,10 @@ class GridSweep(Sweeper):
         write_plan(sweep_dir, plan, fail_fast=fail_fast,
                    launcher=str(self.config.hydra.launcher.get("_target_", "")))
         pending = [t.overrides for t in plan if not t.finished]
-        log.info("%d trial(s) planned: %d to run, %d finished already (not launched)",
-                 len(plan), len(pending), len(plan) - len(pending))
+        # On the terminal even when quiet: it says what a resume will and will not run.
+        print(f"peftsweep: {len(plan)} trial(s) planned: {len(pending)} to run, "
+              f"{len(plan) - len(pending)} finished already (not launched)", file=sys.stderr,
+              flush=True)
         return self._launch(pending, self._batch_size(fail_fast), fail_fast)
 
     def _launch(self, pending: list[list[str]], size: int | None, fail_fast: bool

@@ -68,6 +68,8 @@ def run(argv: list[str] | None = None) -> int:
             print(f"peftsweep: error: {err}", file=sys.stderr)
             return 2
     sys.argv = [sys.argv[0], *argv]  # Hydra reads its command line from sys.argv
+    # The sweepers log through Hydra's logging too.
+    runtime.quiet_libraries(search=multirun and search_requested(overrides))
     task()
     return _exit_code(multirun)
 

@@ -2,7 +2,8 @@
 
 Counts every planned trial's result (ok, pruned, failed, diverged, corrupt, missing),
 drops the full weights of trials outside the report's selection
-(``trainer.full_weights=selected``) and remembers the summary for the exit code.
+(``trainer.full_weights=selected``), ends the sweep's MLflow parent run and remembers the
+summary for the exit code.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from peftsweep.report.selection import selected_job_dirs
 from peftsweep.spec.results import CorruptResult, atomic_write_json, iter_result_paths, read_result
 from peftsweep.sweep.plan import read_plan
 from peftsweep.trial import weights
+from peftsweep.trial.mlflow_runs import finish_sweep_run
 
 log = logging.getLogger(__name__)
 LAST_SUMMARY: dict[str, Any] = {}
@@ -107,6 +109,7 @@ class SweepSummary(Callback):
         prune_unselected(sweep_dir)
         summary = summarize(sweep_dir)
         atomic_write_json(sweep_dir / "summary.json", summary)
+        finish_sweep_run(sweep_dir, summary["counts"])  # the MLflow parent run, if any
         LAST_SUMMARY.clear()
         LAST_SUMMARY.update(summary)
 

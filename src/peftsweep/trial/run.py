@@ -29,7 +29,7 @@ from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.strategies import apply_strategy
 from peftsweep.study.pruning import Pruned, context
-from peftsweep.trial import distributed, runtime, stopping, weights
+from peftsweep.trial import distributed, runtime, stopping, wandb_run, weights
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.tracking import log_trial_end
@@ -95,6 +95,7 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
         shutil.rmtree(job_dir / weights.WEIGHTS_DIR, ignore_errors=True)
     write_result(job_dir, result)
+    wandb_run.finish_run(result)  # the W&B run ends with the trial's status
     return result
 
 

@@ -68,14 +68,23 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def quiet_libraries() -> None:
-    """Keep trial logs to what a user acts on (grid trials and search workers alike)."""
+def quiet_libraries(search: bool = False) -> None:
+    """Keep trial logs to what a user acts on (grid trials and search workers alike);
+    ``search``: Optuna's notes too, even before it is imported."""
     import logging
 
     import transformers
 
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Library warnings become log records: the job's train.log keeps them, the terminal
+    # shows them only with verbose=true (conf/hydra/default.yaml).
+    logging.captureWarnings(True)
+    if search or "optuna" in sys.modules:  # its notes ("A new study created ...") too
+        import optuna
+
+        optuna.logging.disable_default_handler()
+        optuna.logging.enable_propagation()
     transformers.logging.set_verbosity_error()  # e.g. the load report of a new head
     transformers.logging.disable_progress_bar()  # "Loading weights" bars, one per trial
     warnings.filterwarnings("ignore", message=".*`srun` command is available.*")
@@ -83,3 +92,5 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*litlogger.*")
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised by PEFT
+    # Optuna's importances after a few trials; the report says when they cannot be told apart.
+    warnings.filterwarnings("ignore", message=".*Parameter importances will be equal.*")

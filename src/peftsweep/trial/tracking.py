@@ -1,30 +1,37 @@
-"""Where a trial's numbers go besides result.json: TensorBoard, CSV and MLflow.
+"""Where a trial's numbers go besides result.json: TensorBoard, CSV, MLflow and W&B.
 
 Every logger gets the per-step training loss and every validation through
 Lightning. At the trial's end each also gets the trial's hyper-parameters (the
 flat science config) with its final numbers, so that TensorBoard's HParams tab
 and MLflow's run table compare a whole sweep. MLflow writes to a local SQLite
 store in the sweep folder unless ``logger.mlflow.tracking_uri`` names a server:
-nothing leaves the machine by default.
+nothing leaves the machine by default; its runs (parent per sweep, resume) are
+:mod:`.mlflow_runs`, W&B's :mod:`.wandb_run`.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-from pytorch_lightning.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger
+from pytorch_lightning.loggers import (
+    CSVLogger,
+    Logger,
+    MLFlowLogger,
+    TensorBoardLogger,
+    WandbLogger,
+)
 
-from peftsweep.spec.config import MlflowConfig, TrialConfig
+from peftsweep.spec.config import TrialConfig
+from peftsweep.trial import wandb_run
+from peftsweep.trial.distributed import launched_rank
+from peftsweep.trial.mlflow_runs import IDENTITY_TAG, MLFLOW_STORE, TRIAL_TAG, trial_logger
 
-MLFLOW_STORE = "mlflow.db"
-IDENTITY_TAG = "peftsweep.identity"
-TRIAL_TAG = "peftsweep.trial"
+__all__ = ["IDENTITY_TAG", "MLFLOW_STORE", "TRIAL_TAG", "build_loggers", "log_trial_end"]
 
 
-def build_loggers(cfg: TrialConfig, job_dir: Path) -> list[Logger]:
+def build_loggers(cfg: TrialConfig, job_dir: Path, resuming: bool = False) -> list[Logger]:
+    """The trial's loggers; ``resuming`` (from a checkpoint): trackers continue its run."""
     job_dir = Path(job_dir)
     identity = cfg.identity()
     loggers: list[Logger] = []
@@ -34,53 +41,33 @@ def build_loggers(cfg: TrialConfig, job_dir: Path) -> list[Logger]:
                                          default_hp_metric=False))
     if cfg.logger.csv:
         loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
+    if launched_rank() > 0:  # DDP: the trackers' runs belong to rank 0 alone
+        return loggers
     if cfg.logger.mlflow is not None:
-        mlflow = _mlflow_logger(cfg.logger.mlflow, job_dir, identity)
+        mlflow = trial_logger(cfg.logger.mlflow, job_dir, identity, resuming)
         # Now rather than at the end, so that a run that fails still says what it was.
         mlflow.log_hyperparams(trial_params(cfg))
         loggers.append(mlflow)
+    if cfg.logger.wandb is not None:
+        loggers.append(wandb_run.trial_logger(cfg.logger.wandb, cfg, trial_params(cfg),
+                                              job_dir, resuming))
     return loggers
 
 
-def local_store_uri(job_dir: Path) -> str:
-    """The default MLflow store: one SQLite file per sweep, beside its job folders."""
-    return f"sqlite:///{(Path(job_dir).resolve().parent / MLFLOW_STORE)}"
-
-
-def _mlflow_logger(options: MlflowConfig, job_dir: Path, identity: str) -> MLFlowLogger:
-    # MLflow's usage telemetry would reach the network; a user may still turn it on.
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    uri = options.tracking_uri or local_store_uri(job_dir)
-    artifacts = None
-    if options.tracking_uri is None:
-        artifacts = (Path(job_dir).resolve().parent / "mlartifacts").as_uri()
-        # Parallel trials would otherwise race to create the schema and the experiment.
-        with FileLock(str(Path(job_dir).resolve().parent / f"{MLFLOW_STORE}.lock")):
-            _ensure_experiment(uri, options.experiment_name, artifacts)
-    return MLFlowLogger(experiment_name=options.experiment_name, run_name=job_dir.name,
-                        tracking_uri=uri, artifact_location=artifacts,
-                        tags={IDENTITY_TAG: identity, TRIAL_TAG: job_dir.name})
-
-
-def _ensure_experiment(uri: str, name: str, artifacts: str | None) -> None:
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(uri)
-    if client.get_experiment_by_name(name) is None:
-        client.create_experiment(name, artifact_location=artifacts)
-
-
 def flat_params(cfg: TrialConfig) -> dict[str, Any]:
-    """The science config as dotted keys (``model.name``, ``strategy.r``, ``lr``)."""
+    """The science config as dotted keys (``model.name``, ``strategy.r``, ``lr``); options
+    left at null are not listed (they would only widen every tracker's table)."""
     flat: dict[str, Any] = {}
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), item)
-        elif value is None or isinstance(value, (list, tuple)):
+        elif value is None:
+            return
+        elif isinstance(value, (list, tuple)):
             # TensorBoard's HParams take numbers, strings and booleans only.
-            flat[prefix] = "null" if value is None else ",".join(map(str, value))
+            flat[prefix] = ",".join(map(str, value))
         else:
             flat[prefix] = value
 
@@ -111,6 +98,9 @@ def log_trial_end(loggers: list[Logger], cfg: TrialConfig, outcome: dict[str, An
         if isinstance(logger, TensorBoardLogger):
             # The HParams session (config + metric names) and the metrics as scalars.
             logger.log_hyperparams(params, metrics, step=step)
+        elif isinstance(logger, WandbLogger):  # its config went in at the start
+            logger.log_metrics(metrics, step=step)
+            logger.experiment.summary.update(metrics)
         else:
             if not isinstance(logger, MLFlowLogger):  # its params went in at the start
                 logger.log_hyperparams(params)
