@@ -376,8 +376,9 @@ def test_best_seed_is_the_best_validation_then_the_lowest_seed():
 
 
 def test_register_puts_the_export_in_mlflows_registry_with_its_evidence(sweep, tmp_path,
-                                                                         capsys):
+                                                                         capsys, monkeypatch):
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # a SQLite registry keeps its artifacts in ./mlruns
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -403,8 +404,9 @@ def test_register_puts_the_export_in_mlflows_registry_with_its_evidence(sweep, t
     assert list(served["label"]) == list(ours["predicted_label"])
 
 
-def test_register_takes_one_plain_or_in_place_export(sweep, tmp_path, capsys):
+def test_register_takes_one_plain_or_in_place_export(sweep, tmp_path, capsys, monkeypatch):
     pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)  # a SQLite registry keeps its artifacts in ./mlruns
     sweep_dir, _, _ = sweep
     capsys.readouterr()
     out = tmp_path / "several"
