@@ -12,11 +12,14 @@ from typing import NamedTuple
 
 from peftsweep.errors import UserError
 from peftsweep.report.collect import Collection, collect
+from peftsweep.report.confirmation import write_confirmation
 from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
+from peftsweep.report.search_front import write_front
 from peftsweep.report.search_plots import is_search, write_search_plots
 from peftsweep.report.tables import build_tables
+from peftsweep.spec.results import atomic_write_text
 
 
 class Written(NamedTuple):
@@ -56,9 +59,25 @@ def write_report(sweeps: Sequence[Path], out_dir: Path | None = None, plots: boo
         if is_search(sweeps[0]):  # a search also gets its progress and importances
             search_pngs, search_notes = write_search_plots(sweeps[0], out_dir)
             pngs, notes = pngs + search_pngs, notes + search_notes
+    markdown = markdown_report(tables)
+    if is_search(sweeps[0]):  # confirmation over seeds, and the Pareto front of a cost
+        extra, files = _search_sections(sweeps[0], collection, tables, out_dir, plots)
+        markdown += extra
+        written += files
+        pngs += [path for path in files if path.suffix == ".png"]
+        atomic_write_text(out_dir / "report.md", markdown)
     written += pngs
     written.append(write_html(collection, tables, out_dir, pngs, sweeps=sweeps, curves=plots))
     counts = collection.table["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return Written(out_dir, written, markdown_report(tables), notes,
+    return Written(out_dir, written, markdown, notes,
                    f"{summary}; {len(collection.problems)} unusable file(s)")
+
+
+def _search_sections(sweep: Path, collection: Collection, tables, out_dir: Path,
+                     plots: bool) -> tuple[str, list[Path]]:
+    confirmed, confirmation_csv = write_confirmation(sweep, collection, tables, out_dir)
+    front, front_files = write_front(sweep, out_dir, plots)
+    parts = [text for text in (confirmed, front) if text]
+    files = ([confirmation_csv] if confirmation_csv else []) + front_files
+    return "".join(f"\n{text}" for text in parts), files
