@@ -290,7 +290,7 @@ def test_a_confirmed_cost_aware_search_selects_what_it_confirmed(run_train, sear
     written = sweep.report(plots=False)
     assert "Selection confirmed over 2 seeds" in written.markdown
     assert "## Pareto front" in written.markdown
-    _, files = write_front(sweep_dir, tmp_path / "front")
+    files = write_front(sweep_dir, tmp_path / "front").files
     assert files[-1].name == "search_pareto.png" and files[-1].stat().st_size > 1000
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -22,6 +23,16 @@ from peftsweep.report.tables import Tables
 from peftsweep.spec.layout import SEARCH_SPEC
 
 HEADING = "Confirmation: the search's best configurations over seeds"
+
+
+class Section(NamedTuple):
+    """A report section only a search has: its Markdown, its files, its table for the page."""
+
+    id: str
+    heading: str
+    markdown: str
+    view: pd.DataFrame
+    files: list[Path]
 
 
 def search_settings(sweep_dir: Path) -> dict | None:
@@ -93,11 +104,11 @@ def confirmation_note(frame: pd.DataFrame, tables: Tables, settings: dict) -> st
 
 
 def write_confirmation(sweep_dir: Path, collection: Collection, tables: Tables,
-                       out_dir: Path) -> tuple[str, Path | None]:
-    """The Markdown section and its CSV for a confirmed search; ('', None) otherwise."""
+                       out_dir: Path) -> Section | None:
+    """The section and its CSV for a confirmed search; None otherwise."""
     settings = search_settings(sweep_dir)
     if not settings or not (settings.get("confirm") or {}).get("top_k"):
-        return "", None
+        return None
     frame = confirmation_table(collection, tables)
     path = Path(out_dir) / "confirmation.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,4 +116,5 @@ def write_confirmation(sweep_dir: Path, collection: Collection, tables: Tables,
     view = display_confirmation(frame) if not frame.empty else pd.DataFrame()
     body = confirmation_note(frame, tables, settings) if not frame.empty else \
         "_(no configuration confirmed yet: the search has not spent its budget)_"
-    return f"## {HEADING}\n\n{body}\n\n{to_markdown(view)}\n", path
+    return Section("confirmation", HEADING, f"## {HEADING}\n\n{body}\n\n{to_markdown(view)}\n",
+                   view, [path])

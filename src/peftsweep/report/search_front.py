@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from peftsweep.report.confirmation import search_settings
+from peftsweep.report.confirmation import Section, search_settings
 from peftsweep.report.format import fmt_count, fmt_lr, fmt_metric
 from peftsweep.report.pareto import on_front
 from peftsweep.report.render import to_markdown
@@ -91,24 +91,25 @@ def front_plot(frame: pd.DataFrame, cost: str, out_dir: Path) -> Path:
     return path
 
 
-def write_front(sweep_dir: Path, out_dir: Path, plots: bool = True
-                ) -> tuple[str, list[Path]]:
-    """The Markdown section, its CSV and the figure for a cost-aware search; ('', [])
-    otherwise."""
+def write_front(sweep_dir: Path, out_dir: Path, plots: bool = True) -> Section | None:
+    """The section, its CSV and its figure for a cost-aware search; None otherwise."""
     settings = search_settings(sweep_dir)
     cost = (settings or {}).get("cost")
     if not cost:
-        return "", []
+        return None
     frame = trade_off_table(sweep_dir, cost)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = [out_dir / "pareto.csv"]
     written[0].write_text(frame.to_csv(index=False), encoding="utf-8")
     if frame.empty:
-        return f"## {HEADING}\n\n_(no finished trial yet)_\n", written
+        return Section("pareto", HEADING, f"## {HEADING}\n\n_(no finished trial yet)_\n",
+                       pd.DataFrame(), written)
     if plots:
         written.append(front_plot(frame, cost, out_dir))
     intro = (f"{int(frame['on_front'].sum())} of {len(frame)} finished trials are on the "
              f"front: no other trial has a higher validation {frame['metric'].iloc[0]} at no "
              f"more {COSTS[cost]}.")
-    return f"## {HEADING}\n\n{intro}\n\n{to_markdown(display_front(frame, cost))}\n", written
+    view = display_front(frame, cost)
+    return Section("pareto", HEADING, f"## {HEADING}\n\n{intro}\n\n{to_markdown(view)}\n",
+                   view, written)

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from peftsweep.errors import UserError
 from peftsweep.report.collect import Collection, collect
-from peftsweep.report.confirmation import write_confirmation
+from peftsweep.report.confirmation import Section, write_confirmation
 from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
@@ -60,14 +60,18 @@ def write_report(sweeps: Sequence[Path], out_dir: Path | None = None, plots: boo
             search_pngs, search_notes = write_search_plots(sweeps[0], out_dir)
             pngs, notes = pngs + search_pngs, notes + search_notes
     markdown = markdown_report(tables)
-    if is_search(sweeps[0]):  # confirmation over seeds, and the Pareto front of a cost
-        extra, files = _search_sections(sweeps[0], collection, tables, out_dir, plots)
-        markdown += extra
-        written += files
-        pngs += [path for path in files if path.suffix == ".png"]
+    sections = _search_sections(sweeps[0], collection, tables, out_dir, plots) \
+        if is_search(sweeps[0]) else []  # confirmation over seeds, the Pareto front of a cost
+    if sections:
+        markdown += "".join(f"\n{section.markdown}" for section in sections)
         atomic_write_text(out_dir / "report.md", markdown)
+        files = [path for section in sections for path in section.files]
+        written += [path for path in files if path.suffix != ".png"]
+        pngs += [path for path in files if path.suffix == ".png"]
     written += pngs
-    written.append(write_html(collection, tables, out_dir, pngs, sweeps=sweeps, curves=plots))
+    extra = [(section.id, section.heading, section.view) for section in sections]
+    written.append(write_html(collection, tables, out_dir, pngs, sweeps=sweeps, curves=plots,
+                              extra=extra))
     counts = collection.table["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     return Written(out_dir, written, markdown, notes,
@@ -75,9 +79,7 @@ def write_report(sweeps: Sequence[Path], out_dir: Path | None = None, plots: boo
 
 
 def _search_sections(sweep: Path, collection: Collection, tables, out_dir: Path,
-                     plots: bool) -> tuple[str, list[Path]]:
-    confirmed, confirmation_csv = write_confirmation(sweep, collection, tables, out_dir)
-    front, front_files = write_front(sweep, out_dir, plots)
-    parts = [text for text in (confirmed, front) if text]
-    files = ([confirmation_csv] if confirmation_csv else []) + front_files
-    return "".join(f"\n{text}" for text in parts), files
+                     plots: bool) -> list[Section]:
+    found = (write_confirmation(sweep, collection, tables, out_dir),
+             write_front(sweep, out_dir, plots))
+    return [section for section in found if section is not None]

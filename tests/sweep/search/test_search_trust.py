@@ -298,5 +298,7 @@ def test_a_lucky_single_seed_point_does_not_beat_a_confirmed_configuration(tmp_p
     assert exported.result["science"]["lr"] == 3e-4
     written = loaded.report(tmp_path / "report", plots=False)
     assert "Selection confirmed over 3 seeds" in written.markdown
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert '<h2 id="confirmation">' in page and "search (1 seed)" in page
     confirmation = (tmp_path / "report" / "confirmation.csv").read_text().splitlines()
     assert len(confirmation) == 3 and confirmation[1].startswith("tiny,demo,full,True,0.0003,")
