@@ -111,3 +111,41 @@ def test_two_processes_train_close_to_one(tmp_path, cache_dir):
                                    tmp_path / "two")
     # Finished: skipped like a one-device trial (the result as it lies on disk).
     assert again["finished_at"] == two["finished_at"] and again["test"] == two["test"]
+
+
+@pytest.mark.integration
+def test_a_pruned_ddp_trial_stops_every_rank_at_rank_0s_decision(tmp_path, cache_dir,
+                                                                  monkeypatch):
+    import json
+    import time
+
+    import optuna  # the search extra, installed by make install
+
+    from peftsweep.study.pruning import CONTEXT_ENV
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize")
+    # An earlier trial that was perfect at every validation: the median pruner stops ours
+    # at its first validation.
+    study.add_trial(optuna.trial.create_trial(
+        value=1.0, params={}, distributions={},
+        intermediate_values={step: 1.0 for step in range(1, 10)}))
+    trial = study.ask()
+    monkeypatch.setenv(CONTEXT_ENV, json.dumps({
+        "storage": url, "study": "s", "trial": trial.number, "pruner": "median",
+        "startup": 0, "warmup": 0}))
+    started = time.time()
+    result = trial_module.run_trial(config("epochs=5", "batch_size=16", "trainer.devices=2"),
+                                    tmp_path / "job")
+    elapsed = time.time() - started
+    assert result["status"] == "pruned" and result["pruned_at"]["validation"] == 1
+    assert read_result(tmp_path / "job" / "result.json")["status"] == "pruned"
+    # Rank 1 did not ask the study: it stopped at the decision rank 0 broadcast, on its own
+    # (rank 0 waits for it rather than killing it), and every rank ended in seconds, not at
+    # the end of 5 epochs or a collective's timeout.
+    log = (tmp_path / "job" / RANK_DIR / "rank1.log").read_text()
+    assert "trial pruned by rank 0's decision: pruned at step" in log, log[-2000:]
+    assert "Traceback" not in log
+    assert elapsed < 60
+    stored = optuna.load_study(study_name="s", storage=url).trials[trial.number]
+    assert list(stored.intermediate_values) == [1]  # reported once, by rank 0

@@ -13,7 +13,7 @@ from hydra.core.config_store import ConfigStore
 
 from peftsweep.spec.config import GROUPS, ParallelConfig, RunConfig
 from peftsweep.spec.schema import defaults
-from peftsweep.spec.search import SearchSettings
+from peftsweep.spec.search import ConfirmSettings, SearchSettings
 from peftsweep.strategies import STRATEGIES
 
 
@@ -23,7 +23,8 @@ def register_nodes() -> None:
     for key, cls in GROUPS.items():
         if key != "parallel":
             store.store(group=key, name="_schema", node=defaults(cls))
-    store.store(group="search", name="_schema", node=defaults(SearchSettings))
+    store.store(group="search", name="_schema",
+                node={**defaults(SearchSettings), "confirm": defaults(ConfirmSettings)})
     for name, strategy in STRATEGIES.items():
         store.store(group="strategy", name=f"_schema_{name}",
                     node={"name": name, **defaults(strategy.Options)})

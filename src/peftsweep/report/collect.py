@@ -129,6 +129,8 @@ def _row(sweep: Path, path: Path, result: dict[str, Any]) -> dict[str, Any]:
         "trainable_percent": params.get("trainable_percent"),
         **{key: timing.get(key) for key in TIMING_KEYS},
         "finished_at": result.get("finished_at"),
+        # A search's confirmation trial: the number of the trial whose configuration it re-ran.
+        "confirms": (result.get("search") or {}).get("confirms"),
     }
     row.update({f"val/{k}": v for k, v in (best.get("validation") or {}).items()})
     row.update({f"test/{k}": v for k, v in (result.get("test") or {}).items()})

@@ -9,6 +9,7 @@ autoescaping: a model name or an error message cannot inject markup.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +29,7 @@ FIGURE_CAPTIONS = {
     "curves_": "Validation curves of each seed at the selected hyper-parameters",
     "heatmap_": "Mean validation metric over learning rate × batch size (box: selected)",
     "test_vs_params_": "Test metric (mean ± std over seeds) against trainable parameters",
+    "search_pareto": "Pareto front of the search: validation metric against its cost",
 }
 
 
@@ -76,13 +78,16 @@ def _per_seed(tables: Tables, collection: Collection) -> HtmlTable:
     return _table("per_seed", SECTIONS["per_seed"], view, links)
 
 
-def report_tables(tables: Tables, collection: Collection) -> list[HtmlTable]:
+def report_tables(tables: Tables, collection: Collection,
+                  extra: Sequence[tuple[str, str, pd.DataFrame]] = ()) -> list[HtmlTable]:
+    """The report's tables; ``extra``: (id, heading, display frame) of a search's sections."""
     out = []
     for name, heading in SECTIONS.items():
         if name == "per_seed":
             out.append(_per_seed(tables, collection))
         else:
             out.append(_table(name, heading, display(name, getattr(tables, name))))
+    out += [_table(table_id, heading, view) for table_id, heading, view in extra]
     trials, links = overview(collection)
     out.append(_table("trials", "Trials: every result file, linked to its config and curve",
                       trials, links))
@@ -107,22 +112,25 @@ def _environment() -> jinja2.Environment:
 
 
 def render_html(collection: Collection, tables: Tables, pngs: list[Path], *,
-                sweeps: list[Path], curves: bool = True) -> str:
+                sweeps: list[Path], curves: bool = True,
+                extra: Sequence[tuple[str, str, pd.DataFrame]] = ()) -> str:
     counts = collection.table["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     return _environment().get_template(TEMPLATE).render(
         title="peftsweep report: " + ", ".join(map(str, sweeps)),
         sweeps=[str(s) for s in sweeps],
         summary=f"{summary}; {len(collection.problems)} unusable file(s)",
-        tables=report_tables(tables, collection),
+        tables=report_tables(tables, collection, extra),
         figures=figures(pngs),
         trials=trial_pages(collection, curves=curves),
     )
 
 
 def write_html(collection: Collection, tables: Tables, out_dir: Path, pngs: list[Path], *,
-               sweeps: list[Path], curves: bool = True) -> Path:
+               sweeps: list[Path], curves: bool = True,
+               extra: Sequence[tuple[str, str, pd.DataFrame]] = ()) -> Path:
     """Write ``out_dir/index.html`` and return its path."""
     path = Path(out_dir) / INDEX
-    atomic_write_text(path, render_html(collection, tables, pngs, sweeps=sweeps, curves=curves))
+    atomic_write_text(path, render_html(collection, tables, pngs, sweeps=sweeps, curves=curves,
+                                        extra=extra))
     return path

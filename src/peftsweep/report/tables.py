@@ -2,8 +2,10 @@
 
 Selection follows the usual protocol: hyper-parameters are chosen on the
 validation metric (mean over seeds), and only then are test numbers read, at the
-chosen hyper-parameters. Formatting for humans lives in :mod:`.render`; the
-frames here are what the CSV files hold.
+chosen hyper-parameters. In a search that confirmed its best configurations over seeds,
+a group (model, data, strategy, initialisation) holding a confirmed configuration chooses
+among its confirmed ones only: a point run at one seed does not beat them by luck.
+Formatting for humans lives in :mod:`.render`; the frames here are what the CSV files hold.
 """
 
 from __future__ import annotations
@@ -73,9 +75,15 @@ def hp_grid(collection: Collection) -> pd.DataFrame:
                 **_key_dict(GROUP, key), **_key_dict(HPARAMS, hp),
                 "metric": metric, "mode": mode,
                 "val_mean": values.mean(), "val_std": values.std(ddof=1), "seeds": len(values),
+                "confirmed": _confirmed(cell),
             })
-    columns = [*GROUP, *HPARAMS, "metric", "mode", "val_mean", "val_std", "seeds"]
+    columns = [*GROUP, *HPARAMS, "metric", "mode", "val_mean", "val_std", "seeds", "confirmed"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def _confirmed(cell: pd.DataFrame) -> bool:
+    """Whether a search re-ran this configuration at more seeds (a confirmation trial)."""
+    return bool("confirms" in cell and cell["confirms"].notna().any())
 
 
 def _rank(row: pd.Series) -> tuple[float, float, float]:
@@ -89,6 +97,7 @@ def selection_table(grid: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, cells in _groups(grid, GROUP):
         candidates = [row for _, row in cells.iterrows() if not pd.isna(row["val_mean"])]
+        candidates = [row for row in candidates if row["confirmed"]] or candidates
         if not candidates:
             continue
         best = min(candidates, key=_rank)

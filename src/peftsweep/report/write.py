@@ -12,11 +12,14 @@ from typing import NamedTuple
 
 from peftsweep.errors import UserError
 from peftsweep.report.collect import Collection, collect
+from peftsweep.report.confirmation import Section, write_confirmation
 from peftsweep.report.html import write_html
 from peftsweep.report.plots import write_plots
 from peftsweep.report.render import markdown_report, write_tables
+from peftsweep.report.search_front import write_front
 from peftsweep.report.search_plots import is_search, write_search_plots
 from peftsweep.report.tables import build_tables
+from peftsweep.spec.results import atomic_write_text
 
 
 class Written(NamedTuple):
@@ -56,9 +59,27 @@ def write_report(sweeps: Sequence[Path], out_dir: Path | None = None, plots: boo
         if is_search(sweeps[0]):  # a search also gets its progress and importances
             search_pngs, search_notes = write_search_plots(sweeps[0], out_dir)
             pngs, notes = pngs + search_pngs, notes + search_notes
+    markdown = markdown_report(tables)
+    sections = _search_sections(sweeps[0], collection, tables, out_dir, plots) \
+        if is_search(sweeps[0]) else []  # confirmation over seeds, the Pareto front of a cost
+    if sections:
+        markdown += "".join(f"\n{section.markdown}" for section in sections)
+        atomic_write_text(out_dir / "report.md", markdown)
+        files = [path for section in sections for path in section.files]
+        written += [path for path in files if path.suffix != ".png"]
+        pngs += [path for path in files if path.suffix == ".png"]
     written += pngs
-    written.append(write_html(collection, tables, out_dir, pngs, sweeps=sweeps, curves=plots))
+    extra = [(section.id, section.heading, section.view) for section in sections]
+    written.append(write_html(collection, tables, out_dir, pngs, sweeps=sweeps, curves=plots,
+                              extra=extra))
     counts = collection.table["status"].value_counts().to_dict()
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return Written(out_dir, written, markdown_report(tables), notes,
+    return Written(out_dir, written, markdown, notes,
                    f"{summary}; {len(collection.problems)} unusable file(s)")
+
+
+def _search_sections(sweep: Path, collection: Collection, tables, out_dir: Path,
+                     plots: bool) -> list[Section]:
+    found = (write_confirmation(sweep, collection, tables, out_dir),
+             write_front(sweep, out_dir, plots))
+    return [section for section in found if section is not None]

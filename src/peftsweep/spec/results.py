@@ -13,7 +13,9 @@ Schema (version 1)::
     failed_step     int | null          (global step at failure / divergence / pruning)
     pruned_at       {"step", "epoch", "validation", "value"}  (status pruned only)
     stopped_early_at {"step", "epoch"}  (ok, ended by trainer.early_stopping_patience)
-    search          {"study", "trial"}  (trials run by a search only)
+    search          {"study", "trial", "confirms"}  (trials run by a search only;
+                    confirms: the trial number whose configuration a confirmation
+                    trial re-runs at another seed)
     science         flat dict: model, data, strategy, lr, batch_size, seed,
                     epochs, pretrained (the keys a table groups and sorts by)
     config          the full resolved trial config (nested dict)
@@ -28,6 +30,8 @@ Schema (version 1)::
                     weights/ for export (see weights.py)
     timing          {"wall_s", "setup_s", "train_s", "eval_s",
                      "train_samples_per_s"}
+    peak_memory     {"bytes", "measure", "since"}  (optional: the trial's peak memory,
+                    GPU allocator or process RSS; see trial/memory.py)
     runtime         {"device", "precision", "gpu_slot", "hostname", ...}
     versions        {"python", "torch", "transformers", ...}
     finished_at     ISO-8601 UTC time

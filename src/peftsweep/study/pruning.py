@@ -2,7 +2,8 @@
 
 The trial reaches the study through ``$PEFTSWEEP_SEARCH`` (set by the search worker for the
 length of one trial): storage URL (redacted; the password comes from the environment),
-study name, trial number and the pruner settings. Outside a search the variable is unset
+study name, trial number, the pruner settings and, for a confirmation trial, the trial it
+confirms. Outside a search the variable is unset
 and nothing is added to the trainer.
 """
 
@@ -47,13 +48,23 @@ def validation_number(trainer, val_check_interval: float) -> int:
 
 class ReportToStudy(Callback):
     """Each validation's value goes to the trial's intermediate values; the study's pruner
-    decides on the trial as stored (Optuna's public storage and pruner API)."""
+    decides on the trial as stored (Optuna's public storage and pruner API).
+
+    Under DDP only rank 0 talks to the study; it broadcasts its decision at every
+    validation and every rank acts on it, so the ranks stop together (a rank that pruned on
+    its own would leave the others waiting for it in their next collective).
+    """
 
     def __init__(self, ctx: dict[str, Any], metric: str, val_check_interval: float):
-        import optuna  # the search extra: only a search trial gets here
-
+        self.ctx = ctx
         self.key = f"val/{metric}"
         self.interval = val_check_interval
+        self.study = self.storage = self.trial_id = None
+
+    def _connect(self) -> None:
+        import optuna  # the search extra: only a search trial gets here
+
+        ctx = self.ctx
         self.storage = open_storage(ctx["storage"])
         self.study = optuna.load_study(study_name=ctx["study"], storage=self.storage,
                                        pruner=build_pruner(ctx["pruner"], ctx["startup"],
@@ -62,17 +73,28 @@ class ReportToStudy(Callback):
         self.trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id,
                                                                              ctx["trial"])
 
+    def decide(self, trainer) -> dict[str, Any] | None:
+        """Rank 0: report this validation; the pruning record if the study prunes the trial."""
+        value = trainer.callback_metrics.get(self.key)
+        if value is None or not math.isfinite(float(value)):
+            return None  # divergence is the module's to report
+        if self.study is None:
+            self._connect()
+        number = validation_number(trainer, self.interval)
+        self.storage.set_trial_intermediate_value(self.trial_id, number, float(value))
+        if not self.study.pruner.prune(self.study, self.storage.get_trial(self.trial_id)):
+            return None
+        return {"step": int(trainer.global_step), "epoch": int(trainer.current_epoch),
+                "validation": number, "value": float(value)}
+
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking:
             return
-        value = trainer.callback_metrics.get(self.key)
-        if value is None or not math.isfinite(float(value)):
-            return  # divergence is the module's to report
-        number = validation_number(trainer, self.interval)
-        self.storage.set_trial_intermediate_value(self.trial_id, number, float(value))
-        if self.study.pruner.prune(self.study, self.storage.get_trial(self.trial_id)):
-            raise Pruned(int(trainer.global_step), int(trainer.current_epoch), number,
-                         float(value))
+        record = self.decide(trainer) if trainer.is_global_zero else None
+        if trainer.world_size > 1:  # every rank gets here at every validation
+            record = trainer.strategy.broadcast(record, src=0)
+        if record is not None:
+            raise Pruned(**record)
 
 
 def from_environment(metric: str, val_check_interval: float) -> ReportToStudy | None:

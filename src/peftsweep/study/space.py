@@ -45,6 +45,34 @@ class Param:
         when = " ".join(f"{k}={v}" for k, v in self.when.items())
         return f"{self.name:14} {self.kind:11} {where}" + (f"  when {when}" if when else "")
 
+    def distribution(self):
+        """Optuna's distribution of this entry, as suggest() declares it."""
+        import optuna
+
+        if self.kind == "categorical":
+            return optuna.distributions.CategoricalDistribution(list(self.choices))
+        if self.kind == "int":
+            return optuna.distributions.IntDistribution(int(self.low), int(self.high),
+                                                        log=self.log, step=int(self.step or 1))
+        return optuna.distributions.FloatDistribution(self.low, self.high, log=self.log,
+                                                      step=self.step)
+
+    def value_in_space(self, value: Any) -> tuple[bool, Any]:
+        """Whether a value (a finished trial's) lies in this entry, and as suggest() gives it."""
+        if self.kind == "categorical":
+            same = [c for c in self.choices if c == value and type(c) is type(value)]
+            same = same or [c for c in self.choices if c == value]
+            return (True, same[0]) if same else (False, value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False, value
+        if self.kind == "int" and not float(value).is_integer():
+            return False, value
+        inside = self.low <= value <= self.high
+        if inside and self.step:
+            steps = (value - self.low) / self.step
+            inside = abs(steps - round(steps)) < 1e-9
+        return inside, int(value) if self.kind == "int" else float(value)
+
     def suggest(self, trial) -> Any:
         if self.kind == "categorical":
             return trial.suggest_categorical(self.name, list(self.choices))
@@ -111,7 +139,8 @@ def parse_space(raw: dict | None) -> list[Param]:
     return params
 
 
-def _active(param: Param, values: dict) -> bool:
+def active(param: Param, values: dict) -> bool:
+    """Whether the entry is drawn, given the values the earlier entries took."""
     return all(values.get(key) == wanted for key, wanted in param.when.items())
 
 
@@ -119,7 +148,7 @@ def suggest(params: list[Param], trial) -> dict[str, Any]:
     """Ask the trial for every active parameter, in order (define-by-run)."""
     values: dict[str, Any] = {}
     for param in params:
-        if _active(param, values):
+        if active(param, values):
             values[param.name] = param.suggest(trial)
     return values
 
@@ -141,7 +170,7 @@ def edge_assignments(params: list[Param]) -> list[dict[str, Any]]:
     def fill(fixed: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for param in params:
-            if _active(param, values):
+            if active(param, values):
                 values[param.name] = fixed.get(param.name, param.edge_values()[0])
         return values
 

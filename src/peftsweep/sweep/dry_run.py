@@ -29,8 +29,17 @@ def print_plan(plan: list[PlannedTrial], sweep_dir: str | None) -> None:
 
 def print_search(check: CheckedSearch) -> None:
     s = check.settings
-    print(f"search: {s.n_trials} trial(s), sampler {s.sampler}, pruner {s.pruner}, "
+    sampler = f"{s.sampler}{' (multivariate)' if s.multivariate else ''}"
+    print(f"search: {s.n_trials} trial(s), sampler {sampler}, pruner {s.pruner}, "
           f"{s.workers} worker(s), storage {redact(s.storage) or '<sweep>/study.db'}")
+    objectives = f"val {check.reference.metric} (max)" + (f", {s.cost} (min)" if s.cost else "")
+    extras = [f"objectives {objectives}"]
+    if s.timeout:
+        extras.append(f"timeout {s.timeout:g} s")
+    if s.confirm.top_k:
+        extras.append(f"then the {s.confirm.top_k} best configuration(s) to {s.confirm.seeds} "
+                      f"seeds (up to {s.extra_trials} more trial(s))")
+    print("  " + "; ".join(extras))
     for param in check.params:
         print(f"  {param.describe()}")
     found = len(list(iter_result_paths(Path(check.resume)))) if check.resume else 0

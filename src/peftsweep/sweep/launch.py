@@ -23,7 +23,8 @@ from peftsweep.sweep import dry_run, placement, progress, summary
 from peftsweep.sweep.plan import build_plan
 from peftsweep.sweep.preflight import check_grid
 from peftsweep.sweep.resolvers import register_resolvers
-from peftsweep.sweep.search.preflight import check_search, search_requested
+from peftsweep.sweep.search.preflight import check_search, normalize_overrides, search_requested
+from peftsweep.sweep.search.warm_start import summary_line
 from peftsweep.trial import runtime
 from peftsweep.trial.run import run_trial
 
@@ -58,7 +59,7 @@ def _split_argv(argv: list[str]) -> tuple[list[str], bool]:
 
 def run(argv: list[str] | None = None) -> int:
     """Check the sweep the arguments describe, then launch it; the process's exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = normalize_overrides(list(sys.argv[1:] if argv is None else argv))
     overrides, multirun = _split_argv(argv)
     if not HYDRA_FLAGS & set(argv):
         try:
@@ -78,6 +79,9 @@ def _preflight(overrides: list[str], multirun: bool) -> bool:
     """Check everything up front; False when it was a dry run. Raises UserError."""
     if multirun and search_requested(overrides):  # a search plans nothing up front
         search = check_search(overrides, CONF_DIR)
+        if search.warm_start is not None:
+            print(summary_line(search.warm_start, len(search.settings.warm_start_folders())),
+                  file=sys.stderr)
         if search.dry_run:
             dry_run.print_search(search)
             return False

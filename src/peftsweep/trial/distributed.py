@@ -35,6 +35,7 @@ from lightning_fabric.plugins.environments import LightningEnvironment, SLURMEnv
 from pytorch_lightning.strategies import DDPStrategy
 
 from peftsweep.spec.config import TrialConfig
+from peftsweep.study.pruning import Pruned
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,9 @@ def local_ranks(cfg: TrialConfig, job_dir: Path) -> Iterator[None]:
     try:
         yield
         failed = False
+    except Pruned:
+        failed = False  # every rank stops at rank 0's decision: they end on their own
+        raise
     finally:
         _restore(saved_env)
         torch.set_num_threads(saved_threads)

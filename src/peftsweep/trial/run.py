@@ -29,7 +29,7 @@ from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result, write_result
 from peftsweep.strategies import apply_strategy
 from peftsweep.study.pruning import Pruned, context
-from peftsweep.trial import distributed, runtime, stopping, wandb_run, weights
+from peftsweep.trial import distributed, memory, runtime, stopping, wandb_run, weights
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.tracking import log_trial_end
@@ -68,8 +68,9 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
     runtime.configure(cfg)
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
-    if (search := context()) is not None:
-        base["search"] = {"study": search["study"], "trial": search["trial"]}
+    if (search := context()) is not None:  # a confirmation trial also names the one it confirms
+        base["search"] = {key: search[key] for key in ("study", "trial", "confirms")
+                          if search.get(key) is not None}
     # The trainer, once built (where a failure happened); the heartbeat, to watch the fit.
     progress: dict[str, Any] = {"heartbeat": heartbeat}
     try:
@@ -102,15 +103,19 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
 def follow_rank_zero(cfg: TrialConfig, job_dir: Path) -> None:
     """A DDP rank other than 0: train and test alongside rank 0, which alone writes."""
     runtime.configure(cfg)
-    _fit_and_test(cfg, Path(job_dir), time.time(), {})
+    try:
+        _fit_and_test(cfg, Path(job_dir), time.time(), {})
+    except Pruned as err:  # rank 0 decided and told every rank; it writes the result
+        log.info("trial pruned by rank 0's decision: %s", err)
 
 
 def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                   progress: dict[str, Any]) -> dict[str, Any]:
+    on_gpu = runtime.use_gpu(cfg)
+    memory_from_start = memory.start(on_gpu)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     spec = task_spec(cfg.data)
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
-    on_gpu = runtime.use_gpu(cfg)
     datamodule = ClassificationDataModule(
         cfg.data, tokenizer, cfg.cache_dir, batch_size=cfg.batch_size,
         eval_batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed,
@@ -162,6 +167,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "batches": datamodule.batching,
         "weights": kept,
         "world_size": trainer.world_size,  # DDP ranks; samples/s counts all of them
+        "peak_memory": memory.peak(on_gpu, memory_from_start),
         "timing": {"setup_s": round(setup_s, 3), "train_s": round(timer.train_s, 3),
                    "eval_s": round(timer.val_s + time.time() - eval_started, 3),
                    "train_samples_per_s": round(samples / max(timer.train_s, 1e-9), 2)},

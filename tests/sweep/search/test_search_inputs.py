@@ -109,6 +109,12 @@ BAD_INPUT = [
     ("search.space.lr.choices=[]", "search.space.lr.choices: a categorical needs at least"),
     ("+search.space.no_such_key={type:int,low:1,high:3}", "no_such_key"),
     ("search.storage=sqlite:////no/such/folder/study.db", "search.storage: cannot open"),
+    ("search.cost=train_s", "search.pruner: Optuna cannot prune a two-objective study"),
+    ("search.sampler=cmaes", "search.sampler: cmaes searches numeric ranges only"),
+    ("search.multivariate=true", "search.multivariate: only the tpe sampler"),
+    ("search.confirm.seeds=1", "search.confirm.seeds: must be >= 2"),
+    ("search.timeout=0", "search.timeout: must be > 0"),
+    ("search.warm_start=/no/such/sweep,/nor/this", "search.warm_start: no such sweep folder"),
     ("search.storage=postgresql://u:pw-not-shown@127.0.0.1:1/db",
      "search.storage: cannot connect to postgresql://u:***@127.0.0.1:1/db"),
 ]

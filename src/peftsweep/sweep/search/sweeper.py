@@ -26,12 +26,16 @@ from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
 from peftsweep.compose.session import conf_dir
-from peftsweep.spec.layout import SEARCH_DIR, SEARCH_IMPORTANCES, SEARCH_SPEC
+from peftsweep.spec.layout import SEARCH_DIR, SEARCH_DONE, SEARCH_IMPORTANCES, SEARCH_SPEC
 from peftsweep.spec.results import atomic_write_text
 from peftsweep.spec.search import SearchSettings, parse_settings
+from peftsweep.study.objectives import directions, name_objectives
+from peftsweep.study.space import Param, parse_space
 from peftsweep.study.storage import default_url, open_storage, redact, scrub, take_password
 from peftsweep.sweep import placement
 from peftsweep.sweep.progress import PROGRESS_LOG
+from peftsweep.sweep.search import warm_start
+from peftsweep.sweep.search.preflight import compose_edges, reference_of
 from peftsweep.sweep.search.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ class SearchSweep(Sweeper):
         settings = parse_settings(OmegaConf.to_container(cfg.search, resolve=True))
         sweep_dir = Path(str(cfg.hydra.sweep.dir)).resolve()
         (sweep_dir / SEARCH_DIR).mkdir(parents=True, exist_ok=True)
+        (sweep_dir / SEARCH_DONE).unlink(missing_ok=True)  # this launch may ask for more
         url = take_password(settings.storage) or default_url(sweep_dir)
         arguments = [scrub(a) for a in arguments]
         # From here on the config holds no password: launchers pickle it into the sweep folder.
@@ -94,14 +99,31 @@ def _create_study(settings: SearchSettings, url: str, sweep_dir: Path,
                   arguments: list[str]) -> dict[str, Any]:
     import optuna
 
-
+    params = parse_space(settings.space)
+    # The configs at the space's edges, as preflight composed them: what every trial shares
+    # (a resume is compared with it), the fixed seed, the metric that names the objective.
+    reference = reference_of(params, *compose_edges(conf_dir(), arguments, params))
     # The sweep folder names the study: resume=<sweep dir> finds it again.
     name = settings.study_name or f"{sweep_dir.parent.name}/{sweep_dir.name}"
-    optuna.create_study(storage=open_storage(url), study_name=name, direction="maximize",
-                        load_if_exists=True)
+    study = optuna.create_study(storage=open_storage(url), study_name=name,
+                                directions=directions(settings), load_if_exists=True)
+    name_objectives(study, reference.metric, settings)
+    _warm_start(study, settings, params, reference, sweep_dir)
     return {"conf_dir": str(conf_dir()), "overrides": arguments, "sweep_dir": str(sweep_dir),
             "storage": url, "study": name, "launched_at": time.time(),
-            "settings": dataclasses.asdict(dataclasses.replace(settings, storage=url))}
+            "settings": dataclasses.asdict(dataclasses.replace(settings, storage=url)),
+            "reference": reference.to_json()}
+
+
+def _warm_start(study, settings: SearchSettings, params: list[Param], reference,
+                sweep_dir: Path) -> None:
+    """Hand the earlier sweeps' trials to the study before any worker asks for a point."""
+    folders = [Path(f).expanduser().resolve() for f in settings.warm_start_folders()]
+    if not folders:
+        return
+    handover = warm_start.gather(folders, params, reference, settings, own=sweep_dir)
+    added = warm_start.hand_over(study, handover, params)
+    log.info("%s", warm_start.summary_line(handover, len(folders), added))
 
 
 def _write_importances(spec: dict[str, Any], sweep_dir: Path) -> None:
@@ -110,7 +132,10 @@ def _write_importances(spec: dict[str, Any], sweep_dir: Path) -> None:
 
     try:
         study = optuna.load_study(study_name=spec["study"], storage=open_storage(spec["storage"]))
-        importances = optuna.importance.get_param_importances(study)
+        # Of the metric; a study with a cost must name the objective, and importance
+        # evaluators given a target rank parameters for a low one: the metric, negated.
+        target = (lambda trial: -trial.values[0]) if len(study.directions) > 1 else None
+        importances = optuna.importance.get_param_importances(study, target=target)
     except (RuntimeError, ValueError) as err:  # too few finished trials, or one parameter
         log.info("parameter importances not computed: %s", err)
         importances = {}

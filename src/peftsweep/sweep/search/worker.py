@@ -24,20 +24,21 @@ from filelock import FileLock
 from peftsweep.compose.session import compose_task
 from peftsweep.compose.validate import validate
 from peftsweep.spec.layout import SEARCH_ASK_LOCK
-from peftsweep.spec.search import SearchSettings
+from peftsweep.spec.search import SearchSettings, parse_settings
+from peftsweep.study.objectives import told_values
 from peftsweep.study.pruning import CONTEXT_ENV
 from peftsweep.study.samplers import build_pruner, build_sampler
-from peftsweep.study.space import parse_space, suggest, to_overrides
+from peftsweep.study.space import Param, parse_space, suggest, to_overrides
 from peftsweep.study.storage import open_storage
 from peftsweep.sweep.resolvers import job_folder
-from peftsweep.sweep.search import on_disk, trial_config, trial_lines
+from peftsweep.sweep.search import clock, confirm, on_disk, trial_config, trial_lines
 from peftsweep.trial import runtime
 from peftsweep.trial.run import run_trial
 
 log = logging.getLogger(__name__)
 
 
-def load_study(spec: dict[str, Any], settings: SearchSettings):
+def load_study(spec: dict[str, Any], settings: SearchSettings, params: list[Param] = ()):
     """The study and the storage it lives in (heartbeats go to the storage directly)."""
     import optuna
 
@@ -51,7 +52,7 @@ def load_study(spec: dict[str, Any], settings: SearchSettings):
         slot = int(os.environ.get("PEFTSWEEP_SLOT", 0) or 0)
         seed = settings.seed + 1000 * slot + len(study.get_trials(deepcopy=False))
         settings = dataclasses.replace(settings, seed=seed)
-    study.sampler = build_sampler(settings)
+    study.sampler = build_sampler(settings, params)
     return study, storage
 
 
@@ -63,8 +64,15 @@ def _retried(trials) -> set[int]:
     return out
 
 
-def next_trial(study, storage, n_trials: int):
-    """A trial to run, None when the budget is spent; waits while others' trials may fail."""
+def _ask(study):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
+        return study.ask()
+
+
+def next_trial(study, storage, settings: SearchSettings, spec: dict[str, Any]):
+    """A trial to run, None when the budget (and confirmation) is spent; waits while others'
+    trials may still fail (and be retried) or decide which configurations to confirm."""
     from optuna.trial import TrialState
 
     waiting_logged = False
@@ -74,16 +82,26 @@ def next_trial(study, storage, n_trials: int):
             import optuna
 
             optuna.storages.fail_stale_trials(study)
+        now = time.time()
+        clock.record(Path(spec["sweep_dir"]), spec["launched_at"], now)
         trials = study.get_trials(deepcopy=False)
         retried = _retried(trials)
         active = [t for t in trials if t.number not in retried]
-        if len(active) < n_trials or any(t.state == TrialState.WAITING for t in active):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
-                return study.ask()
+        if any(t.state == TrialState.WAITING for t in active):  # a retry, or a confirmation
+            return _ask(study)
+        searched = [t for t in active if confirm.is_searched(t)]
+        if len(searched) < settings.n_trials and not clock.out_of_time(
+                settings.timeout, Path(spec["sweep_dir"]), spec["launched_at"], now):
+            return _ask(study)
+        if not any(t.state == TrialState.RUNNING for t in searched):
+            todo = confirm.missing(active, settings, spec["reference"]["seed"])
+            if todo:
+                confirm.enqueue(study, *todo[0])
+                return _ask(study)
         if not any(t.state == TrialState.RUNNING for t in active):
             return None
-        # Budget spent but a trial still runs: if its worker died, its retry is ours to run.
+        # Budget spent but a trial still runs: if its worker died, its retry is ours to run;
+        # and the best configurations are known only once every trial has finished.
         if not waiting_logged:
             log.info("budget spent; waiting for running trials (a dead worker's trial is "
                      "retried after 2 missed heartbeats)")
@@ -121,24 +139,33 @@ def heartbeat(storage, study_name: str, trial):
             thread.join()
 
 
+def point_overrides(trial, values: dict) -> list[str]:
+    """The point as overrides; a confirmation trial adds its seed."""
+    seed = trial.user_attrs.get(confirm.SEED)
+    return to_overrides(values) + ([f"seed={seed}"] if seed is not None else [])
+
+
 def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict) -> dict | None:
     """Run one point as a grid trial (same folder name and result.json)."""
-    overrides = trial_config.merge(spec["overrides"], to_overrides(values))
+    point = point_overrides(trial, values)
+    overrides = trial_config.merge(spec["overrides"], point)
     cfg = compose_task(spec["conf_dir"], overrides)
     job_dir = job_folder(Path(spec["sweep_dir"]), cfg)
     # The study learns the job folder before anything is written there, so a worker killed
     # at any later point leaves a trial that names its folder.
     trial.set_user_attr("job", job_dir.name)
     trial_config.save_hydra_files(job_dir, cfg, overrides)
+    confirms = trial.user_attrs.get(confirm.CONFIRMS)
     os.environ[CONTEXT_ENV] = json.dumps({
         "storage": spec["storage"], "study": spec["study"], "trial": trial.number,
-        "pruner": settings.pruner, "startup": settings.pruner_startup_trials,
-        "warmup": settings.pruner_warmup})
+        # A confirmation trial runs to its end: its result is what the selection averages.
+        "pruner": "none" if confirms is not None else settings.pruner,
+        "startup": settings.pruner_startup_trials, "warmup": settings.pruner_warmup,
+        "confirms": confirms})
     handler = logging.FileHandler(job_dir / "train.log")
     logging.getLogger().addHandler(handler)
     try:
-        log.info("search trial %d: %s -> %s", trial.number, " ".join(overrides[-len(values):]),
-                 job_dir.name)
+        log.info("search trial %d: %s -> %s", trial.number, " ".join(point), job_dir.name)
         return run_trial(validate(cfg), job_dir)
     finally:
         os.environ.pop(CONTEXT_ENV, None)
@@ -146,17 +173,18 @@ def run_one(spec: dict[str, Any], settings: SearchSettings, trial, values: dict)
         handler.close()
 
 
-def tell(study, trial, result: dict | None) -> str:
+def tell(study, trial, result: dict | None, settings: SearchSettings) -> str:
     from optuna.trial import TrialState
 
     status = result["status"] if result else "busy"
     trial.set_user_attr("status", status)
-    if status == "ok":
-        metric = result["metric"]["name"]
-        study.tell(trial, result["best"]["validation"][metric])
+    values = told_values(result, settings) if status == "ok" else None
+    if values is not None:
+        study.tell(trial, values if settings.cost else values[0])
     elif status == "pruned":
         study.tell(trial, state=TrialState.PRUNED)
-    else:  # failed, diverged, or the same trial held by another worker
+    else:  # failed, diverged, the same trial held by another worker, or a result without
+        # the cost (one written before peak_memory was measured)
         study.tell(trial, state=TrialState.FAIL)
     return status
 
@@ -164,20 +192,21 @@ def tell(study, trial, result: dict | None) -> str:
 def run_worker(spec: dict[str, Any]) -> dict[str, int]:
     """Pull trials until the study's budget is spent; return this worker's status counts."""
     runtime.quiet_libraries()
-    settings = SearchSettings(**spec["settings"])
+    settings = parse_settings(spec["settings"])
     params = parse_space(settings.space)
-    study, storage = load_study(spec, settings)
+    study, storage = load_study(spec, settings, params)
     lock = FileLock(str(Path(spec["sweep_dir"]) / SEARCH_ASK_LOCK))
     counts: dict[str, int] = {}
     while True:
         with lock:  # count and ask as one step, so parallel workers never overshoot n_trials
-            trial = next_trial(study, storage, settings.n_trials)
+            trial = next_trial(study, storage, settings, spec)
             values = suggest(params, trial) if trial is not None else {}
         if trial is None:
+            on_disk.mark_done(Path(spec["sweep_dir"]))
             return counts
         with heartbeat(storage, spec["study"], trial):
             result = run_one(spec, settings, trial, values)
-            status = tell(study, trial, result)
+            status = tell(study, trial, result, settings)
         _note_told(study, trial, spec, values, result, status)
         counts[status] = counts.get(status, 0) + 1
 
