@@ -161,20 +161,33 @@ FORMULAS: dict[str, Callable[[Any, Shapes], tuple[int, str] | None]] = {
 }
 
 
-def closed_form(model: nn.Module, strategy: dict[str, Any], family: Family) -> Formula | None:
-    """The trainable parameters of ``strategy`` on the unwrapped ``model``, in closed form;
-    None where there is none for the method and options."""
+def _config(strategy: dict[str, Any], family: Family):
+    """The PEFT config of a strategy and its method's formula (None where there is none);
+    (None, None) for a strategy that is not a PEFT method."""
     runner, options = parse(strategy)
     if not isinstance(runner, PeftStrategy):
-        return None
+        return None, None
     config = runner.peft_config(options, family)
-    method = str(config.peft_type.value).lower()
-    if method not in FORMULAS:
+    return config, FORMULAS.get(str(config.peft_type.value).lower())
+
+
+def shapes_for(model: nn.Module, strategy: dict[str, Any], family: Family) -> Shapes | None:
+    """What the strategy adapts in ``model`` (the same for every rank or prompt length);
+    None for a strategy that is not a PEFT method, or one that adapts more than linears."""
+    config, _ = _config(strategy, family)
+    return None if config is None else adapted_shapes(model, config, family)
+
+
+def closed_form(model: nn.Module, strategy: dict[str, Any], family: Family,
+                shapes: Shapes | None = None) -> Formula | None:
+    """The trainable parameters of ``strategy`` on the unwrapped ``model``, in closed form;
+    None where there is none for the method and options. ``shapes``: from :func:`shapes_for`
+    (a budget search asks for many ranks of one model)."""
+    config, formula = _config(strategy, family)
+    if formula is None:
         return None
-    shapes = adapted_shapes(model, config, family)
-    if shapes is None:
-        return None
-    found = FORMULAS[method](config, shapes)  # the options as PEFT resolved them
+    shapes = shapes or adapted_shapes(model, config, family)
+    found = None if shapes is None else formula(config, shapes)  # options as PEFT read them
     if found is None:
         return None
     value, text = found

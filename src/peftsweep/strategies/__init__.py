@@ -20,6 +20,7 @@ from peftsweep.strategies.registry import (
     strategy_label,
     validate_strategy,
     virtual_tokens,
+    with_capacity,
 )
 
 # Modules that hold no strategy of their own.
@@ -30,4 +31,5 @@ for _module in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits", "parse",
-           "register", "step_hook", "strategy_label", "validate_strategy", "virtual_tokens"]
+           "register", "step_hook", "strategy_label", "validate_strategy", "virtual_tokens",
+           "with_capacity"]

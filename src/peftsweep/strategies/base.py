@@ -19,7 +19,8 @@ from torch import nn
 from peftsweep.spec.families import Family
 from peftsweep.spec.schema import InvalidOption, Schema, option
 
-BUDGET_ALLOWED = "a whole number of trainable parameters > 0, or 'N%' of the model with 0 < N <= 100"
+BUDGET_ALLOWED = ("a whole number of trainable parameters > 0, or 'N%' of the model with "
+                  "0 < N <= 100")
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*%\s*$")
 
 

@@ -92,6 +92,8 @@ class Peft(PeftStrategy):
 
     def targets(self, options: Any, family: Family) -> list[str]:
         """The target names to look for in the model (a regex is PEFT's to match)."""
+        if not method_of(options).has_targets:
+            return []
         chosen = self._targets(options, family)
         return list(chosen) if isinstance(chosen, (list, tuple)) else []
 
@@ -129,7 +131,8 @@ class Peft(PeftStrategy):
                                              if isinstance(targets, list) and t in targets]
         if hasattr(options, "total_step"):
             # Before a trial sets it: any schedule leaves room for budgeting.
-            kwargs["total_step"] = options.total_step or max(options.tinit, 0) + max(options.tfinal, 0) + 1
+            placeholder = max(options.tinit, 0) + max(options.tfinal, 0) + 1
+            kwargs["total_step"] = options.total_step or placeholder
         return method.config_class(**kwargs)
 
     def with_capacity(self, options: Any, value: int) -> Any:

@@ -18,6 +18,8 @@ NOT_APPLICABLE = {
     "poly": "it needs a task id with every example",
     "xlora": "it mixes several LoRA adapters trained beforehand",
     "shadow": "PEFT's implementation fails on BERT-style encoders (its forward)",
+    "trainable_tokens": "it trains token embeddings only, and PEFT cannot train the task "
+                        "head beside it",
 }
 # Methods that prepend key/value prefixes to every attention layer (a key/value cache).
 KV_PREFIX = {"prefix_tuning", "cartridge"}
@@ -36,10 +38,9 @@ TARGETS = {
     "ia3": "ia3_targets",
     # Every LayerNorm: BERT's `LayerNorm`, DistilBERT's `sa_layer_norm`, `output_layer_norm`.
     "ln_tuning": r".*(LayerNorm|layer_norm)",
-    "trainable_tokens": ["word_embeddings"],
 }
-# Options a method cannot train without (PEFT's default trains nothing).
-REQUIRED = {"trainable_tokens": "token_indices"}
+# Options a method cannot train without (PEFT's default trains nothing): none left.
+REQUIRED: dict[str, str] = {}
 # Named variants of a method: how reports label them.
 VARIANTS = {"dora": ("lora", "use_dora"), "rslora": ("lora", "use_rslora")}
 

@@ -86,6 +86,14 @@ def capacity_of(config: dict[str, Any]) -> str | None:
     return strategy.capacity(options)
 
 
+def with_capacity(config: dict[str, Any], value: int) -> dict[str, Any]:
+    """The strategy config with its capacity option set to ``value`` and no budget: what a
+    trial applies once a budget is sized."""
+    strategy, options = parse(config)
+    options = strategy.with_capacity(dataclasses.replace(options, budget=None), value)
+    return {"name": strategy.name, **chosen_options(options)}
+
+
 def virtual_tokens(config: dict[str, Any]) -> int:
     """Positions the strategy prepends to every input."""
     strategy, options = parse(config)
@@ -111,6 +119,9 @@ def apply_strategy(model: nn.Module, config: dict[str, Any], family: Family,
                    total_steps: int | None = None) -> nn.Module:
     """Freeze or wrap ``model``; ``total_steps``: the optimizer steps the trial will take."""
     strategy, options = parse(config)
+    if options.budget is not None:  # applying it as written would ignore the budget
+        raise ValueError("a strategy with a budget is sized first "
+                         "(peftsweep.params.budget.trial_strategy)")
     if total_steps is not None:
         options = strategy.for_training(options, total_steps)
     return strategy.apply(model, options, family)
