@@ -80,8 +80,8 @@ class Peft(PeftStrategy):
             if name == base and getattr(options, flag, False):
                 name, changed = variant, [c for c in changed if not c.startswith(f"{flag}=")]
         changed = [c for c in changed if not c.startswith("method=")]
-        # `peft:lora` is PEFT's LoRA at PEFT's defaults, not the `lora` strategy at its own.
-        name = f"peft:{name}" if name in STRATEGIES else name
+        # `peft-lora` is PEFT's LoRA at PEFT's defaults, not the `lora` strategy at its own.
+        name = f"peft-{name}" if name in STRATEGIES else name
         return f"{name}({', '.join(changed)})" if changed else name
 
     def capacity(self, options: Any) -> str | None:
