@@ -8,7 +8,7 @@ else as a list.
 
 from __future__ import annotations
 
-FIELD = "test_examples"
+FIELD = "test_examples"  # in each test split's row order
 
 
 def encode(classes: list[int]) -> str | list[int]:

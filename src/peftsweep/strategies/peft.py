@@ -60,10 +60,13 @@ class Peft(PeftStrategy):
     def options_for(self, values: dict[str, Any]) -> type:
         name = values.get("method", DEFAULT_METHOD)
         table = methods()
+        if not isinstance(name, str):
+            raise ConfigError("strategy.method", f"must be a string, got {name!r}",
+                              ", ".join(table))
         if name in NOT_APPLICABLE:
             raise ConfigError("strategy.method", f"{name} does not apply to sequence "
                               f"classification: {NOT_APPLICABLE[name]}", ", ".join(table))
-        if not isinstance(name, str) or name not in table:
+        if name not in table:
             raise ConfigError("strategy.method", f"unknown PEFT method {name!r}",
                               ", ".join(table))
         for key in values:

@@ -166,7 +166,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         **stopped,
         "params": params,
         **({"budget": sizing.record()} if (sizing := sized(cfg)) else {}),
-        **test_examples(module, trainer.world_size),
+        **test_examples(module, datamodule, trainer.world_size),
         "optimizer_steps": steps,  # planned: schedules (warmup, AdaLoRA's) read it
         "batches": datamodule.batching,
         "weights": kept,
