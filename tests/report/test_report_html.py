@@ -59,7 +59,7 @@ def test_html_is_self_contained_and_escaped(report):
     assert HOSTILE not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "<img src=x" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
     ids = {attrs["id"] for _, attrs in tags if "id" in attrs}
-    for table in ("selection", "test", "comparisons", "per_seed", "gaps", "trials"):
+    for table in ("selection", "test", "comparisons", "pareto", "per_seed", "gaps", "trials"):
         assert table in ids
     links = [attrs["href"][1:] for tag, attrs in tags if tag == "a" and "href" in attrs]
     assert links and set(links) <= ids
@@ -69,8 +69,9 @@ def test_html_is_self_contained_and_escaped(report):
     assert {a["alt"] for a in images} >= {p.name for p in pngs}
     assert sum(a.get("class") == "curve" for a in images) == 19
     # The tables the Markdown shows are in the page too, with the statistics.
-    assert "paired t-test" in text and "95% CI of difference" in text
-    assert "[0.6544, 1.0356]" in text  # full's test accuracy t interval (test_report_stats)
+    assert "paired t-test" in text and "95% CI of difference" in text and "Holm" in text
+    # Two seeds and no per-example results: no interval (a t interval read [0.6544, 1.0356]).
+    assert "[0.6544, 1.0356]" not in text and "no interval for accuracy" in text
 
 
 def test_no_plots_still_writes_the_page(tmp_path):
@@ -148,7 +149,7 @@ def test_page_loads_without_errors_and_shows_everything(page, report):
     severe = [entry for entry in page.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
     tables = page.find_elements(By.CSS_SELECTOR, "table.sortable")
-    assert len(tables) == 6
+    assert len(tables) == 7
     for table in tables:
         assert table.is_displayed() and table.size["width"] > 0 and table.size["height"] > 0
     # One round trip for all images: per image, is it rendered, its size, and did it decode.

@@ -10,6 +10,7 @@ format, rather than partly by OmegaConf. Registered on import.
 from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from peftsweep.spec.config import GROUPS, ParallelConfig, RunConfig
 from peftsweep.spec.schema import defaults
@@ -26,6 +27,11 @@ def register_nodes() -> None:
     store.store(group="search", name="_schema",
                 node={**defaults(SearchSettings), "confirm": defaults(ConfirmSettings)})
     for name, strategy in STRATEGIES.items():
-        store.store(group="strategy", name=f"_schema_{name}",
-                    node={"name": name, **defaults(strategy.Options)})
+        node = {"name": name, **defaults(strategy.Options)}
+        if strategy.open_options:
+            # The keys of `strategy=peft` are its method's (strategy.method=loha strategy.r=4):
+            # an open node lets them through to the one checker, which knows the method.
+            node = OmegaConf.create(node)
+            OmegaConf.set_struct(node, False)
+        store.store(group="strategy", name=f"_schema_{name}", node=node)
 

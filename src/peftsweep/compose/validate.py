@@ -24,7 +24,7 @@ from peftsweep.spec.config import (
 )
 from peftsweep.spec.families import FAMILIES, Family
 from peftsweep.spec.schema import build
-from peftsweep.strategies import strategy_label, validate_strategy
+from peftsweep.strategies import strategy_label, validate_strategy, virtual_tokens
 
 
 def validate(cfg: DictConfig | dict) -> TrialConfig:
@@ -40,7 +40,8 @@ def validate(cfg: DictConfig | dict) -> TrialConfig:
     family = model_family(model)
     strategy = validate_strategy(raw["strategy"], family)
     check_data_files(data)
-    check_max_length(data, model, family, model.arch.get("max_position_embeddings"))
+    check_max_length(data, model, family, model.arch.get("max_position_embeddings"),
+                     virtual_tokens(strategy))
     return TrialConfig(
         model=model, data=data, strategy=strategy, trainer=groups["trainer"],
         # One spelling per value (lr=1 and lr=1.0 are one trial identity).
@@ -57,14 +58,26 @@ def model_family(model: ModelConfig) -> Family:
 
 
 def check_max_length(data: DataConfig, model: ModelConfig, family: Family,
-                     positions: Any) -> None:
-    """Tokens beyond the position embeddings would fail deep inside the first batch."""
+                     positions: Any, reserved: int = 0) -> None:
+    """Tokens beyond the position embeddings would fail deep inside the first batch.
+
+    ``reserved``: virtual tokens a strategy puts in front of every input (prompt tuning,
+    p-tuning, prefix tuning); they take positions before the real tokens.
+    """
     if not isinstance(positions, int):
         return
     usable = positions - family.position_offset
     if data.max_length > usable:
         raise ConfigError("data.max_length", f"{data.max_length} is beyond the "
                           f"{usable} positions of model {model.name}", f"1..{usable}")
+    if reserved and data.max_length + reserved > usable:
+        room = usable - data.max_length
+        allowed = f"1..{room}, or data.max_length <= {usable - reserved}" if room > 0 else \
+            f"data.max_length <= {usable - reserved}" if usable > reserved else \
+            f"num_virtual_tokens < {usable}"
+        raise ConfigError("strategy.num_virtual_tokens", f"{reserved} virtual tokens + "
+                          f"data.max_length {data.max_length} exceed the {usable} positions of "
+                          f"model {model.name}", allowed)
 
 
 def check_data_files(data: DataConfig) -> None:

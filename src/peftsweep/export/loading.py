@@ -61,7 +61,7 @@ def load_export(folder: Path, device: str | None = None) -> Export:
             from peft import PeftModel
 
             base = AutoModelForSequenceClassification.from_pretrained(str(folder / BASE_DIR))
-            if meta.get("peft_type") == "PREFIX_TUNING":
+            if meta.get("peft_type") in ("PREFIX_TUNING", "CARTRIDGE"):  # key/value prefixes
                 base = expose_past_key_values(base)
             model = PeftModel.from_pretrained(base, str(folder))
         else:  # a plain model, or the backbone with the adapter beside it, as users load it

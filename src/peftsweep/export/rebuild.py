@@ -22,7 +22,7 @@ from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.spec.config import DataConfig, ModelConfig, default_cache_dir, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.tasks import TaskSpec
-from peftsweep.strategies import apply_strategy
+from peftsweep.strategies import apply_strategy, with_capacity
 from peftsweep.trial import weights
 
 
@@ -47,6 +47,14 @@ def trial_configs(result: dict) -> tuple[ModelConfig, DataConfig, dict, int, str
     cache = config.get("cache_dir")
     cache_dir = cache if cache and Path(cache).is_dir() else default_cache_dir()
     return model, data, dict(config["strategy"]), int(config["seed"]), cache_dir
+
+
+def trained_strategy(result: dict) -> dict:
+    """The strategy config the trial applied: with a budget, the value it sized."""
+    strategy, sizing = dict(result["config"]["strategy"]), result.get("budget")
+    if sizing and sizing.get("option"):
+        return with_capacity(strategy, sizing["value"])
+    return {key: value for key, value in strategy.items() if key != "budget"}
 
 
 def build_base(result: dict) -> tuple[nn.Module, Any]:
@@ -75,7 +83,8 @@ def rebuild(job_dir: Path, result: dict) -> Rebuilt:
             "re-run it into a new sweep with trainer.full_weights=all to export it")
     model_cfg, data, strategy, _, _ = trial_configs(result)
     base, tokenizer = build_base(result)
-    model = apply_strategy(base, strategy, FAMILIES[model_cfg.family])
+    model = apply_strategy(base, trained_strategy(result), FAMILIES[model_cfg.family],
+                           total_steps=result.get("optimizer_steps"))
     if weights.frozen_fingerprint(model) != manifest.get("frozen_fingerprint"):
         raise UserError(f"TRIAL: the rebuilt backbone of {Path(job_dir).name} differs from "
                         f"the one it trained ({model_cfg.name_or_path} changed?): not exported")

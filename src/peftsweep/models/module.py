@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytorch_lightning as pl
 import torch
@@ -24,7 +25,9 @@ class Diverged(RuntimeError):
 class SequenceClassifier(pl.LightningModule):
     def __init__(self, model: nn.Module, task: TaskSpec, lr: float, weight_decay: float,
                  warmup_steps: int, warmup_ratio: float, fused_adamw: bool,
-                 check_every: int = 10):
+                 check_every: int = 10, after_step: Callable[[int], None] | None = None):
+        """``after_step``: called after each optimizer step with the steps taken (1, 2, ...),
+        gradients still in place (AdaLoRA's rank allocation)."""
         super().__init__()
         self.model = model
         self.task = task
@@ -39,11 +42,16 @@ class SequenceClassifier(pl.LightningModule):
         self.test_names: list[str] = []
         self.history: list[dict] = []
         self.test_results: dict[str, float] = {}
+        # Per test split: (label, prediction) of every example, in the loader's fixed order.
+        self.test_examples: dict[str, tuple[list[int], list[int]]] = {}
+        self._test_pairs: list[list[torch.Tensor]] = []
+        self.after_step = after_step
         self._finite = None
 
     def set_test_splits(self, names: list[str]) -> None:
         self.test_names = names
         self.test_metrics = nn.ModuleList(build_metrics(self.task) for _ in names)
+        self._test_pairs = [[] for _ in names]
 
     def forward(self, batch: dict) -> torch.Tensor:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
@@ -94,6 +102,9 @@ class SequenceClassifier(pl.LightningModule):
     def test_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> None:
         preds = predictions(self(batch), self.task)
         self.test_metrics[dataloader_idx].update(preds, batch["labels"])
+        if not self.task.is_regression:  # kept for intervals over test examples
+            pair = torch.stack([batch["labels"].detach(), preds.detach()]).cpu()
+            self._test_pairs[dataloader_idx].append(pair)
 
     def on_test_epoch_end(self) -> None:
         for name, metrics in zip(self.test_names, self.test_metrics, strict=True):
@@ -101,6 +112,17 @@ class SequenceClassifier(pl.LightningModule):
             for metric, value in metrics.compute().items():
                 self.test_results[f"{prefix}{metric}"] = float(value)
             metrics.reset()
+        for name, pairs in zip(self.test_names, self._test_pairs, strict=True):
+            if pairs:
+                labels, preds = torch.cat(pairs, dim=1).tolist()
+                self.test_examples[name] = (labels, preds)
+            pairs.clear()
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        if self.after_step is not None:
+            # Lightning counts this step once the hook returns.
+            self.after_step(self.trainer.global_step + 1)
 
     def configure_gradient_clipping(self, optimizer, gradient_clip_val=None,
                                     gradient_clip_algorithm=None) -> None:
@@ -132,9 +154,13 @@ class SequenceClassifier(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["peftsweep"] = {"history": self.history,
                                    "torch_rng": torch.get_rng_state()}
+        if hasattr(self.after_step, "state_dict"):
+            checkpoint["peftsweep"]["after_step"] = self.after_step.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         state = checkpoint.get("peftsweep", {})
         self.history = list(state.get("history", []))
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
+        if "after_step" in state and hasattr(self.after_step, "load_state_dict"):
+            self.after_step.load_state_dict(state["after_step"])

@@ -8,6 +8,7 @@ from torch import nn
 
 from peftsweep.errors import ConfigError
 from peftsweep.params.count import StrategyCount, trainable_components
+from peftsweep.params.meta_model import on_cpu
 from peftsweep.spec.families import FAMILIES
 from peftsweep.strategies import (
     STRATEGIES,
@@ -36,7 +37,7 @@ def trainable_by_strategy(build: Callable[[], nn.Module], family: str,
     """Apply each strategy to a fresh model (strategies mutate and wrap it) and count."""
     counts = {}
     for label, strategy in variants.items():
-        model = build()
+        model = on_cpu(build())  # PEFT counts rightly on real tensors only (meta_model.py)
         check_strategy_fits(model, strategy, FAMILIES[family])
         counts[label] = trainable_components(apply_strategy(model, strategy, FAMILIES[family]))
     return counts

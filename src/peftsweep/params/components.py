@@ -13,6 +13,8 @@ import re
 _PEFT_SEGMENTS = re.compile(r"^base_model\.(?:model\.)?|(?<=\.)(base_layer|original_module|"
                             r"modules_to_save\.default)\.")
 _ADAPTER = re.compile(r"\.(lora_[AB]|lora_embedding_[AB]|lora_magnitude_vector|ia3_l)\b")
+# Any other PEFT method's tensor inside a layer: `<module>.<tensor>.default` (the adapter's name).
+_LAYER_ADAPTER = re.compile(r"\.layer\.\d+\..*\.\w+\.default(\.|$)")
 _LAYER = re.compile(r"^(?:encoder|transformer)\.layer\.(\d+)\.(.+)\.(?:weight|bias)$")
 _TOP = {
     "embeddings.word_embeddings": "embeddings.word",
@@ -26,7 +28,7 @@ _TOP = {
     "pooler.dense": "pooler",
     "classifier": "head",  # BERT: Linear; RoBERTa: dense + out_proj
     "pre_classifier": "head",  # DistilBERT's head is pre_classifier + classifier
-    "prompt_encoder": "prefix",  # prefix tuning's virtual key/value tokens
+    "prompt_encoder": "virtual_tokens",  # prompt / p- / prefix tuning's tokens (and encoder)
 }
 # Per-layer module (BERT/RoBERTa name, DistilBERT name) -> component, in forward order.
 _SUBLAYERS = {
@@ -49,7 +51,7 @@ def component_of(name: str) -> str:
     """The component of a parameter name, PEFT-wrapped or not. Raises on unknown names."""
     plain = _PEFT_SEGMENTS.sub("", name)
     layer = re.search(r"\.layer\.(\d+)\.", plain)
-    if _ADAPTER.search(plain):
+    if _ADAPTER.search(plain) or _LAYER_ADAPTER.search(plain):
         return f"layer.{layer.group(1)}.adapter" if layer else "adapter"
     plain = re.sub(r"^(bert|roberta|distilbert|deberta|electra)\.", "", plain)
     match = _LAYER.match(plain)

@@ -7,16 +7,16 @@ weights), as weights never change counts.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
-from torch import nn
 
 from peftsweep import params
 from peftsweep.compose.session import compose_config
-from peftsweep.models.backbone import build_backbone, load_tokenizer
-from peftsweep.spec.config import ModelConfig, task_spec
-from peftsweep.spec.tasks import TaskSpec
+from peftsweep.params.budget import Sizing, sized, trial_strategy
+from peftsweep.params.meta_model import build_for_counting
+from peftsweep.params.method_table import MethodRow, method_rows
+from peftsweep.spec.config import task_spec
+
+DASH = "–"
 
 FORMULAS = {
     "everything": params.Switches(),
@@ -26,31 +26,6 @@ FORMULAS = {
         biases=False, layer_norms=False, pooler=False, head=False),
     "hand formula: embeddings + attention": params.SEEDS_HAND,
 }
-
-
-class _ArchVocab:
-    """Stands in for the tokenizer when ``model.arch`` already fixes the vocabulary.
-
-    build_backbone reads only ``len(tokenizer)`` and ``pad_token_id``, and only as
-    defaults under ``arch``; skipping the real tokenizer keeps hub models offline.
-    """
-
-    def __init__(self, arch: dict):
-        self.size = int(arch["vocab_size"])
-        self.pad_token_id = arch.get("pad_token_id", 0)
-
-    def __len__(self) -> int:
-        return self.size
-
-
-def build_for_counting(model: ModelConfig, spec: TaskSpec, cache_dir: str) -> nn.Module:
-    """The classifier on the meta device, from ``model.arch``: shapes only, no weights."""
-    model = dataclasses.replace(model, pretrained=False)  # use arch, never download weights
-    if "vocab_size" in model.arch:
-        tokenizer = _ArchVocab(model.arch)
-    else:
-        tokenizer = load_tokenizer(model, cache_dir)
-    return build_backbone(model, spec, tokenizer, cache_dir, meta=True)
 
 
 def _num(value: int) -> str:
@@ -124,28 +99,51 @@ def _seeds_line() -> str:
             "or segment embeddings, biases, LayerNorms, feed-forward weights, pooler or head.")
 
 
+def method_table(rows: list[MethodRow]) -> str:
+    lines = [[r.method, r.setting or DASH, _num(r.trainable) if r.trainable is not None else DASH,
+              f"{r.percent:.4f}" if r.percent is not None else DASH, r.closed_form or DASH,
+              _num(r.peft) if r.peft is not None else DASH, r.note] for r in rows]
+    columns = ["method", "setting", "trainable", "%", "closed form", "PEFT's count", "note"]
+    return _markdown(pd.DataFrame(lines, columns=columns), text_columns=2)
+
+
+def _budget_line(sizing: Sizing | None) -> str:
+    if sizing is None:
+        return ""
+    where = f"{sizing.option}={sizing.value}" if sizing.option else "its fixed size"
+    return (f"strategy.budget={sizing.budget}: {sizing.target:,} trainable parameters; "
+            f"{where} trains {sizing.trainable:,} "
+            f"({100 * (sizing.trainable - sizing.target) / sizing.target:+.2f}%).")
+
+
 def report(overrides: list[str], sum_layers: bool = False) -> str:
     cfg = compose_config(overrides)
     spec = task_spec(cfg.data)
     build = lambda: build_for_counting(cfg.model, spec, cfg.cache_dir)  # noqa: E731
     base = build()
     rows, shape = params.breakdown(base), params.shape_of(base.config)
-    variants = params.strategy_variants(cfg.model.family, cfg.strategy)
+    sizing = sized(cfg)
+    variants = params.strategy_variants(cfg.model.family, trial_strategy(cfg))
     counts = params.trainable_by_strategy(build, cfg.model.family, variants)
     fold = params.sum_layers if sum_layers else (lambda c: c)
+    budget = cfg.strategy.get("budget")
+    methods = method_rows(build, cfg.model.family, cfg.data.max_length, cfg.model.name, budget)
     legend = ", ".join(f"{k}={_num(v)}" for k, v in zip(
         "VHLIPTC", (shape.vocab, shape.hidden, shape.layers, shape.intermediate,
                     shape.positions, shape.token_types, shape.labels), strict=True))
     legend += "".join(f", {k}={_num(v)}" for k, v in (("E", shape.embedding),
                                                        ("R", shape.relative)) if v)
-    return "\n\n".join([
+    return "\n\n".join(part for part in [
         f"# Parameters of model={cfg.model.name} ({shape.family}, {shape.labels} labels for "
         f"data={cfg.data.name})",
         "Built offline from model.arch on the meta device (pretrained=false forced, no weights "
         "loaded): weights do not change parameter counts.",
         "## By component", component_table(rows),
-        "## Trainable per strategy (each applied to a fresh model)",
+        "## Trainable per strategy (each applied to a fresh model)", _budget_line(sizing),
         strategy_table(rows, counts, fold), _strategy_note(counts, variants),
+        "## PEFT methods" + (f" sized to strategy.budget={budget}" if budget is not None
+                             else " at their defaults"),
+        "Each counted in closed form where there is one, in the built model, and by PEFT "
+        "(get_nb_trainable_parameters): the three agree.", method_table(methods),
         "## Closed form", legend, terms_table(shape), formula_table(rows, shape), _seeds_line(),
-    ])
-
+    ] if part)

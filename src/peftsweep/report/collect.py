@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from peftsweep.spec.examples import FIELD as EXAMPLES
 from peftsweep.spec.results import CorruptResult, iter_result_paths, read_result
 
 SCIENCE_KEYS = ("model", "data", "strategy", "lr", "batch_size", "seed", "epochs", "pretrained")
@@ -47,6 +48,8 @@ class Collection:
     histories: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # The resolved config of each trial as its result holds it, by identity.
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each test example's label and prediction per split (spec/examples.py), by identity.
+    examples: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -75,8 +78,10 @@ def collect(paths: Iterable[Path]) -> Collection:
     rows = sorted((_row(sweep, path, result) for sweep, path, result in kept), key=_sort_key)
     histories = {result["identity"]: list(result.get("history") or []) for _, _, result in kept}
     configs = {result["identity"]: dict(result.get("config") or {}) for _, _, result in kept}
+    examples = {result["identity"]: result[EXAMPLES] for _, _, result in kept
+                if isinstance(result.get(EXAMPLES), dict)}
     return Collection(table=_frame(rows), problems=problems, histories=histories,
-                      configs=configs)
+                      configs=configs, examples=examples)
 
 
 def _is_report_output(sweep: Path, path: Path) -> bool:
@@ -124,6 +129,8 @@ def _row(sweep: Path, path: Path, result: dict[str, Any]) -> dict[str, Any]:
         "best_step": best.get("step"),
         "best_epoch": best.get("epoch"),
         "test_split": result.get("test_split"),
+        "budget": (result.get("budget") or {}).get("requested"),
+        "capacity": _capacity(result.get("budget") or {}),
         "params_trainable": params.get("trainable"),
         "params_total": params.get("total"),
         "trainable_percent": params.get("trainable_percent"),
@@ -136,6 +143,11 @@ def _row(sweep: Path, path: Path, result: dict[str, Any]) -> dict[str, Any]:
     row.update({f"test/{k}": v for k, v in (result.get("test") or {}).items()})
     row.update(_flat_config(result.get("config") or {}))
     return row
+
+
+def _capacity(budget: dict[str, Any]) -> str | None:
+    """What a budget sized, as 'r=4'; None without a budget (or a fixed-size strategy)."""
+    return f"{budget['option']}={budget['value']}" if budget.get("option") else None
 
 
 def _flat_config(config: dict[str, Any]) -> dict[str, Any]:

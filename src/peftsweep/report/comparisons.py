@@ -5,38 +5,51 @@ the model, or the initialisation) and agree on the others, including the data
 set: each at its own selected hyper-parameters, on the test metric of its
 matched seeds. A factor with k values in one context gives k(k-1)/2 pairs, in
 the order the setups appear in the selection table (pretrained before random).
+
+Where both setups kept their per-example test results, the pair is compared by a paired
+bootstrap over the matched seeds and the test examples (:mod:`.bootstrap`); else by a
+paired t-test over the seeds, its interval kept inside the range a difference of the metric
+can take. Every p-value is then adjusted for the number of comparisons in the report
+(Holm's step-down), and both are shown.
 """
 
 from __future__ import annotations
 
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 
+from peftsweep.report import bootstrap
 from peftsweep.report.collect import GROUP
-from peftsweep.report.stats import PAIRED_TEST, paired_comparison
+from peftsweep.report.stats import HOLM, PAIRED_TEST, holm, metric_range, paired_comparison
 
 # The factors a reader compares; the data set is never one (different tasks).
 FACTORS = ("strategy", "model", "pretrained")
 COLUMNS = [
     "factor", "a", "b", *GROUP, "metric", "seeds", "mean_a", "mean_b",
-    "diff", "diff_ci_low", "diff_ci_high", "p_value", "test", "seeds_only_a", "seeds_only_b",
-    "warning",
+    "diff", "diff_ci_low", "diff_ci_high", "p_value", "test", "p_holm", "correction",
+    "seeds_only_a", "seeds_only_b", "warning",
 ]
 
 
-def comparison_table(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """One row per compared pair: matched seeds, mean difference a - b, its CI and p-value."""
+def comparison_table(per_seed: pd.DataFrame, examples: dict | None = None) -> pd.DataFrame:
+    """One row per compared pair: matched seeds, mean difference a - b, its CI and p-value,
+    and the p-value adjusted (Holm) over every pair of the table."""
     rows = []
     scored = per_seed.dropna(subset=["test"]) if not per_seed.empty else per_seed
     for factor in FACTORS:
         context = [key for key in GROUP if key != factor]
         for _, setups in scored.groupby([*context, "metric"], dropna=False, sort=False):
-            rows += _pairs(factor, setups)
-    return pd.DataFrame(rows, columns=COLUMNS)
+            rows += _pairs(factor, setups, examples or {})
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    tested = int(frame["p_value"].notna().sum())
+    frame["p_holm"] = holm(frame["p_value"]) if len(frame) else []
+    frame["correction"] = f"{HOLM} over {tested} comparisons" if tested else ""
+    return frame
 
 
-def _pairs(factor: str, setups: pd.DataFrame) -> list[dict]:
+def _pairs(factor: str, setups: pd.DataFrame, examples: dict) -> list[dict]:
     # A missing factor value (e.g. no 'pretrained' in old results) is a setup of its own.
     levels = list(dict.fromkeys(None if pd.isna(v) else v for v in setups[factor]))
     if factor == "pretrained":
@@ -44,25 +57,63 @@ def _pairs(factor: str, setups: pd.DataFrame) -> list[dict]:
     rows = []
     for a, b in combinations(levels, 2):
         side_a, side_b = _side(setups, factor, a), _side(setups, factor, b)
-        result = paired_comparison(side_a, side_b)
+        result = paired_comparison(side_a.test, side_b.test)
         first = setups.iloc[0]
+        low, high, p_value, test = result.low, result.high, result.p_value, PAIRED_TEST
+        by_examples = _by_examples(side_a, side_b, first["metric"], examples)
+        if by_examples is not None:
+            (low, high, p_value), test = by_examples, bootstrap.TEST_NAME
+        else:
+            low, high = _within_range(low, high, first["metric"])
         rows.append({
             "factor": factor, "a": a, "b": b,
             **{key: (None if key == factor else first[key]) for key in GROUP},
             "metric": first["metric"], "seeds": result.n,
             "mean_a": result.mean_a, "mean_b": result.mean_b, "diff": result.diff,
-            "diff_ci_low": result.low, "diff_ci_high": result.high,
-            "p_value": result.p_value, "test": PAIRED_TEST,
+            "diff_ci_low": low, "diff_ci_high": high, "p_value": p_value, "test": test,
             "seeds_only_a": _seed_list(result.only_a), "seeds_only_b": _seed_list(result.only_b),
-            "warning": result.warning,
+            "warning": result.warning if test == PAIRED_TEST else _few(result.n),
         })
     return rows
 
 
-def _side(setups: pd.DataFrame, factor: str, level) -> pd.Series:
+class _Side:
+    def __init__(self, rows: pd.DataFrame):
+        rows = rows.drop_duplicates("seed")
+        self.test = pd.Series(rows["test"].to_numpy(dtype=float), index=rows["seed"].to_numpy())
+        self.identities = dict(zip(rows["seed"], rows["identity"], strict=True))
+
+
+def _side(setups: pd.DataFrame, factor: str, level) -> _Side:
     mask = setups[factor].isna() if level is None else setups[factor] == level
-    side = setups[mask]
-    return pd.Series(side["test"].to_numpy(dtype=float), index=side["seed"].to_numpy())
+    return _Side(setups[mask])
+
+
+def _by_examples(a: _Side, b: _Side, metric: str, examples: dict):
+    """(low, high, p) of the paired bootstrap, or None without examples on both sides."""
+    seeds = sorted(set(a.test.index) & set(b.test.index))
+    if len(seeds) < 1:
+        return None
+    found = [bootstrap.setup_examples([examples.get(side.identities[s]) for s in seeds], metric)
+             for side in (a, b)]
+    if any(f is None for f in found) or not np.array_equal(found[0].labels, found[1].labels):
+        return None
+    return bootstrap.paired(found[0], found[1], metric)
+
+
+def _within_range(low: float, high: float, metric: str) -> tuple[float, float]:
+    """A difference of a metric in [lo, hi] lies in [lo - hi, hi - lo]."""
+    lo, hi = metric_range(metric)
+    if pd.isna(low) or not np.isfinite(hi - lo):
+        return low, high
+    return max(low, lo - hi), min(high, hi - lo)
+
+
+def _few(n: int) -> str:
+    if n < 3:
+        return (f"only {n} seed{'s' if n != 1 else ''}: the interval and p-value rest on the "
+                "test examples; too few seeds to conclude anything")
+    return ""
 
 
 def _seed_list(seeds: list) -> str:

@@ -16,7 +16,12 @@ from peftsweep.report.tables import Tables
 
 SCOPE = ["model", "data", "pretrained"]
 STRATEGY_NAMES = {"full": "full fine-tuning", "head": "the linear probe (head only)",
-                  "bitfit": "BitFit", "lora": "LoRA", "ia3": "(IA)³"}
+                  "bitfit": "BitFit", "lora": "LoRA", "ia3": "(IA)³", "dora": "DoRA",
+                  "rslora": "rsLoRA", "adalora": "AdaLoRA", "loha": "LoHa", "lokr": "LoKr",
+                  "vera": "VeRA", "oft": "OFT", "prompt_tuning": "prompt tuning",
+                  "p_tuning": "p-tuning", "prefix": "prefix tuning",
+                  "prefix_tuning": "prefix tuning", "peft-lora": "LoRA (PEFT's defaults)"}
+ALPHA = 0.05
 
 
 def _name(strategy: str) -> str:
@@ -61,7 +66,7 @@ def _ranked(rows: pd.DataFrame, modes: dict) -> tuple[pd.DataFrame, str]:
     return rows.sort_values("mean", ascending=not descending), metric
 
 
-def describe_scope(rows: pd.DataFrame, modes: dict) -> list[str]:
+def describe_scope(rows: pd.DataFrame, modes: dict, tables: Tables | None = None) -> list[str]:
     ranked, metric = _ranked(rows, modes)
     if ranked.empty:
         return []
@@ -76,6 +81,8 @@ def describe_scope(rows: pd.DataFrame, modes: dict) -> list[str]:
         lines.append(_capital(f"{_name(other['strategy'])}: {_score(other)} ({gap:+.3f}), "
                               f"{_share(other)}."))
     lines += _cheapest_close(ranked, best) + _learning_rates(ranked)
+    if tables is not None:
+        lines += _significance(tables.comparisons, best) + _front(tables.pareto, best)
     if int(ranked["seeds"].min()) < 2:
         lines.append("Some strategies ran one seed only: their differences may be noise.")
     return lines
@@ -101,6 +108,43 @@ def _learning_rates(ranked: pd.DataFrame) -> list[str]:
     return [f"Validation chose different learning rates per strategy ({chosen})."]
 
 
+def _significance(comparisons: pd.DataFrame, best: pd.Series) -> list[str]:
+    """Which strategies the best one beats once the p-values are Holm-adjusted."""
+    if comparisons.empty:
+        return []
+    same = comparisons[(comparisons["factor"] == "strategy") &
+                       (comparisons["model"] == best["model"]) &
+                       (comparisons["data"] == best["data"]) &
+                       ((comparisons["a"] == best["strategy"]) |
+                        (comparisons["b"] == best["strategy"]))].dropna(subset=["p_holm"])
+    if same.empty:
+        return []
+    beaten, level = [], []
+    for _, row in same.iterrows():
+        other = row["b"] if row["a"] == best["strategy"] else row["a"]
+        ahead = (row["diff"] > 0) == (row["a"] == best["strategy"])
+        (beaten if row["p_holm"] < ALPHA and ahead else level).append(_name(other))
+    correction = same["correction"].iloc[0]
+    parts = []
+    if beaten:
+        parts.append(f"it is ahead of {', '.join(beaten)} (Holm-adjusted p < {ALPHA})")
+    if level:
+        parts.append(f"not distinguishable from {', '.join(level)}")
+    return [_capital(f"After correcting for multiple comparisons ({correction}, "
+                     f"{same['test'].iloc[0]}): {'; '.join(parts)}.")]
+
+
+def _front(pareto: pd.DataFrame, best: pd.Series) -> list[str]:
+    scope = pareto[(pareto["model"] == best["model"]) & (pareto["data"] == best["data"]) &
+                   (pareto["pretrained"] == best["pretrained"]) & pareto["on_front"]]
+    if scope.empty or len(pareto) < 2:
+        return []
+    names = [f"{_name(row['strategy'])} ({fmt_count(row['params_trainable'])})"
+             for _, row in scope.iterrows()]
+    return [f"On the Pareto front of test {scope['metric'].iloc[0]} against trainable "
+            f"parameters: {', '.join(names)}."]
+
+
 def findings(tables: Tables) -> list[str]:
     """One paragraph (a list of sentences) per model, data and initialisation."""
     test = tables.test
@@ -109,7 +153,7 @@ def findings(tables: Tables) -> list[str]:
     modes = dict(zip(tables.selection["metric"], tables.selection["mode"], strict=True))
     paragraphs = []
     for _, rows in test.groupby(SCOPE, dropna=False, sort=False):
-        lines = describe_scope(rows, modes)
+        lines = describe_scope(rows, modes, tables)
         if lines:
             paragraphs.append(" ".join(lines))
     return paragraphs

@@ -28,7 +28,8 @@ TEMPLATE = "index.html.j2"
 FIGURE_CAPTIONS = {
     "curves_": "Validation curves of each seed at the selected hyper-parameters",
     "heatmap_": "Mean validation metric over learning rate × batch size (box: selected)",
-    "test_vs_params_": "Test metric (mean ± std over seeds) against trainable parameters",
+    "test_vs_params_": "Test metric (mean and 95% interval) against trainable parameters; "
+                       "line: the Pareto front",
     "search_pareto": "Pareto front of the search: validation metric against its cost",
 }
 

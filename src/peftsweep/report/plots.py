@@ -184,47 +184,54 @@ def _chosen_cell(cells: pd.DataFrame, selection: pd.DataFrame):
     return None if rows.empty else (rows["lr"].iloc[0], rows["batch_size"].iloc[0])
 
 
-def _params_points(test: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, row in test.iterrows():
-        mean = row.get(f"test/{row['metric']} mean")
-        x = row["params_trainable"]
-        if pd.isna(mean) or pd.isna(x) or float(x) <= 0:
-            continue
-        std = row.get(f"test/{row['metric']} std")
-        rows.append({**row.to_dict(), "x": float(x), "y": float(mean),
-                     "yerr": 0.0 if pd.isna(std) else float(std)})
-    return pd.DataFrame(rows)
-
-
 def params_plots(collection: Collection, tables: Tables, out_dir: Path):
-    """Test metric (mean ± std over seeds) against trainable parameters, log x; one per data."""
-    points = _params_points(tables.test)
+    """Test metric (mean and 95% interval over seeds, or ± std where there is no interval)
+    against trainable parameters, log x, the Pareto front drawn as a line; one per data."""
+    points = tables.pareto.dropna(subset=["mean", "params_trainable"])
+    points = points[points["params_trainable"] > 0]
     if points.empty:
         return [], ["test vs parameters: no test metric with a parameter count; skipped"]
     written = []
     for data, subset in points.groupby("data", dropna=False, sort=False):
         several_models = subset["model"].nunique(dropna=False) > 1
         several_inits = subset["pretrained"].nunique(dropna=False) > 1
-        fig, (ax,) = _figure(1, width=6.0, height=4.2)
+        fig, (ax,) = _figure(1, width=6.4, height=4.4)
         for index, (_, point) in enumerate(subset.iterrows()):
             label = str(point["strategy"])
             if several_models:
                 label = f"{point['model']} · {label}"
             if several_inits:
                 label = f"{label} ({fmt_init(point['pretrained'])})"
-            ax.errorbar(point["x"], point["y"], yerr=point["yerr"], fmt="o", capsize=4,
+            ax.errorbar(point["params_trainable"], point["mean"], yerr=_bar(point, tables),
+                        fmt="D" if point["on_front"] else "o", capsize=4,
                         color=f"C{index % 10}", label=label)
+        scopes = subset.groupby(["model", "pretrained"], dropna=False, sort=False)
+        for number, (_, scope) in enumerate(scopes):
+            front = scope[scope["on_front"]].sort_values("params_trainable")
+            # A step line: each front point holds until a costlier one does better.
+            ax.step(front["params_trainable"], front["mean"], where="post", color="black",
+                    linewidth=1, alpha=0.6, label="Pareto front" if number == 0 else None)
         ax.set_xscale("log")
         # Labelled minor ticks collide on a log axis spanning a decade or two.
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("trainable parameters")
-        ax.set_ylabel(f"test {subset['metric'].iloc[0]} (mean ± std over seeds)")
+        ax.set_ylabel(f"test {subset['metric'].iloc[0]} (mean, 95% interval)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize="small")
-        ax.set_title(f"{data}: test metric vs trainable parameters")
+        ax.set_title(f"{data}: test metric vs trainable parameters (◆ on the front)")
         written.append(_save(fig, out_dir / f"test_vs_params_{_slug(data)}.png"))
     return written, []
+
+
+def _bar(point: pd.Series, tables: Tables):
+    """Asymmetric error bar from the interval; the seeds' std where there is no interval."""
+    if not pd.isna(point["ci_low"]):
+        return [[point["mean"] - point["ci_low"]], [point["ci_high"] - point["mean"]]]
+    test = tables.test
+    row = test[(test["strategy"] == point["strategy"]) & (test["model"] == point["model"]) &
+               (test["data"] == point["data"])]
+    std = row[f"test/{point['metric']} std"].iloc[0] if not row.empty else np.nan
+    return 0.0 if pd.isna(std) else float(std)
 
 
 def trial_curve_png(history: list[dict], metric: str, best_step=None) -> bytes | None:

@@ -32,12 +32,14 @@ SECTIONS = {
     "selection": "Selection: best hyper-parameters on validation (mean over seeds)",
     "test": "Test at the selected hyper-parameters",
     "comparisons": "Comparisons: paired over matched seeds, test metric at the selected "
-                   "hyper-parameters",
+                   "hyper-parameters (p-values also Holm-adjusted for the number of comparisons)",
+    "pareto": "Test metric against trainable parameters: the Pareto front",
     "per_seed": "Per seed at the selected hyper-parameters",
     "gaps": "Gaps: failed, diverged and unusable results",
 }
 TEXT_COLUMNS = {"model", "data", "strategy", "init", "status", "trial", "error", "path",
-                "compared", "a", "b", "within", "metric", "unmatched seeds", "warning"}
+                "compared", "a", "b", "within", "metric", "unmatched seeds", "warning", "test",
+                "interval", "budget", "sized", "on the front", "correction"}
 
 
 def _keys(frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +82,8 @@ def display_test(frame: pd.DataFrame) -> pd.DataFrame:
             out[f"test {key}"] = [fmt_mean_std(m, s, n) for m, s, n in cells]
             bounds = zip(frame[f"test/{key} ci_low"], frame[f"test/{key} ci_high"], strict=True)
             out[f"95% CI {key}"] = [fmt_interval(low, high) for low, high in bounds]
+            if f"test/{key} interval" in frame:
+                out[f"interval {key}"] = frame[f"test/{key} interval"].map(_text)
     out["seeds"] = frame["seeds"].map(fmt_count)
     out["warning"] = frame["warning"].map(lambda text: text or "")
     return out
@@ -106,9 +110,16 @@ def _unmatched(only_a, only_b) -> str:
     return "; ".join(parts) or DASH
 
 
+def _text(value) -> str:
+    return "" if missing(value) else str(value)
+
+
 def display_comparisons(frame: pd.DataFrame) -> pd.DataFrame:
-    test = frame["test"].iloc[0]
-    return pd.DataFrame({
+    tests = list(dict.fromkeys(frame["test"]))
+    # One test for every row: named in the header; else a column says which test each used.
+    p_header = f"p ({tests[0]})" if len(tests) == 1 else "p"
+    holm = frame["correction"].iloc[0] if "correction" in frame else ""
+    view = pd.DataFrame({
         "compared": frame["factor"].map(lambda f: "init" if f == "pretrained" else f),
         "a": [_level(f, v) for f, v in zip(frame["factor"], frame["a"], strict=True)],
         "b": [_level(f, v) for f, v in zip(frame["factor"], frame["b"], strict=True)],
@@ -120,11 +131,30 @@ def display_comparisons(frame: pd.DataFrame) -> pd.DataFrame:
         "difference a - b": frame["diff"].map(lambda v: DASH if missing(v) else f"{v:+.4f}"),
         "95% CI of difference": [fmt_interval(low, high) for low, high in
                                  zip(frame["diff_ci_low"], frame["diff_ci_high"], strict=True)],
-        f"p ({test})": frame["p_value"].map(fmt_p),
+        p_header: frame["p_value"].map(fmt_p),
+        f"p, {holm}" if holm else "p, Holm": frame["p_holm"].map(fmt_p),
         "unmatched seeds": [_unmatched(a, b) for a, b in
                             zip(frame["seeds_only_a"], frame["seeds_only_b"], strict=True)],
         "warning": frame["warning"].map(lambda text: "" if missing(text) else text),
     })
+    if len(tests) > 1:
+        view.insert(list(view.columns).index(p_header) + 1, "test", frame["test"].map(_text))
+    return view
+
+
+def display_pareto(frame: pd.DataFrame) -> pd.DataFrame:
+    out = _keys(frame)
+    out["budget"] = frame["budget"].map(_text)
+    out["sized"] = frame["capacity"].map(_text)
+    out["trainable params"] = frame["params_trainable"].map(fmt_count)
+    out["% of total"] = frame["trainable_percent"].map(fmt_percent)
+    out["metric"] = frame["metric"].astype(object)
+    out["test mean"] = frame["mean"].map(fmt_metric)
+    out["95% CI"] = [fmt_interval(low, high) for low, high in
+                     zip(frame["ci_low"], frame["ci_high"], strict=True)]
+    out["rank"] = frame["rank"].map(fmt_count)
+    out["on the front"] = frame["on_front"].map(lambda front: "yes" if front else "")
+    return out
 
 
 def display_per_seed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +209,7 @@ DISPLAY = {
     "comparisons": display_comparisons,
     "per_seed": display_per_seed,
     "gaps": display_gaps,
+    "pareto": display_pareto,
 }
 
 

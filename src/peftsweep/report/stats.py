@@ -104,3 +104,50 @@ def paired_comparison(a: pd.Series, b: pd.Series, confidence: float = CONFIDENCE
         low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
     return Paired(n, mean_a, mean_b, diff, low, high, p_value, only_a, only_b,
                   seed_warning(n, no_spread=no_spread))
+
+
+# Where each metric lives: intervals and differences stay inside.
+METRIC_RANGES = {"accuracy": (0.0, 1.0), "f1": (0.0, 1.0), "mcc": (-1.0, 1.0),
+                 "pearson": (-1.0, 1.0), "spearman": (-1.0, 1.0)}
+SEED_BOOTSTRAP = "bootstrap (seeds)"
+HOLM = "Holm"
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The range of a metric ('mismatched/accuracy' is an accuracy); unbounded if unknown."""
+    return METRIC_RANGES.get(str(metric).rsplit("/", 1)[-1], (-np.inf, np.inf))
+
+
+def seed_interval(values, confidence: float = CONFIDENCE) -> Interval:
+    """The mean over seeds and a percentile bootstrap interval over them (scipy), which stays
+    within the values seen, so within the metric's range; NaN bounds below MIN_SEEDS."""
+    values = np.asarray(pd.Series(values, dtype=float).dropna(), dtype=float)
+    n = len(values)
+    mean = float(values.mean()) if n else NAN
+    if n < MIN_SEEDS:
+        return Interval(mean, NAN, NAN, n)
+    if np.ptp(values) == 0:
+        return Interval(mean, mean, mean, n)
+    result = stats.bootstrap((values,), np.mean, confidence_level=confidence,
+                             method="percentile", n_resamples=2000,
+                             rng=np.random.default_rng(0))
+    return Interval(mean, float(result.confidence_interval.low),
+                    float(result.confidence_interval.high), n)
+
+
+def holm(p_values) -> list[float]:
+    """Holm's step-down adjustment of a family of p-values (NaN stays NaN, outside it).
+
+    The k-th smallest of m p-values is multiplied by m - k + 1, capped at 1, and no
+    adjusted value is below the one before it: rejecting where the adjusted p < alpha
+    keeps the chance of any false rejection in the family below alpha.
+    """
+    p = np.asarray(list(p_values), dtype=float)
+    adjusted = np.full(len(p), NAN)
+    known = np.flatnonzero(~np.isnan(p))
+    order = known[np.argsort(p[known], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted.tolist()

@@ -15,9 +15,17 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from peftsweep.report import bootstrap
 from peftsweep.report.collect import GROUP, HPARAMS, Collection
 from peftsweep.report.comparisons import comparison_table
-from peftsweep.report.stats import mean_interval, seed_warning
+from peftsweep.report.frontier import pareto_table
+from peftsweep.report.stats import (
+    MIN_SEEDS,
+    SEED_BOOTSTRAP,
+    Interval,
+    seed_interval,
+    seed_warning,
+)
 
 # Means that differ only by float noise (0.85+0.87 vs 0.86+0.86) count as a tie.
 TIE_DECIMALS = 10
@@ -30,19 +38,22 @@ class Tables(NamedTuple):
     per_seed: pd.DataFrame
     gaps: pd.DataFrame
     comparisons: pd.DataFrame
+    pareto: pd.DataFrame
 
 
 def build_tables(collection: Collection) -> Tables:
     grid = hp_grid(collection)
     selection = selection_table(grid)
     per_seed = per_seed_table(collection, selection)
+    test = evaluation_table(collection, selection)
     return Tables(
         grid=grid,
         selection=selection,
-        test=evaluation_table(collection, selection),
+        test=test,
         per_seed=per_seed,
         gaps=gaps_table(collection),
-        comparisons=comparison_table(per_seed),
+        comparisons=comparison_table(per_seed, collection.examples),
+        pareto=pareto_table(test),
     )
 
 
@@ -135,23 +146,51 @@ def evaluation_table(collection: Collection, selection: pd.DataFrame) -> pd.Data
         row["params_trainable"] = _typical(trials["params_trainable"])
         row["params_total"] = _typical(trials["params_total"])
         row["trainable_percent"] = trials["trainable_percent"].dropna().median()
+        row["budget"], row["capacity"] = _first(trials, "budget"), _first(trials, "capacity")
+        trials = trials.sort_values("seed")
+        unbounded = []
         for key in _test_keys(trials, chosen["metric"]):
-            values = trials[f"test/{key}"].dropna()
-            interval = mean_interval(values)
+            scored = trials.dropna(subset=[f"test/{key}"])
+            values = scored[f"test/{key}"]
+            interval, method = test_interval(values, [collection.examples.get(i) for i in
+                                                      scored["identity"]], key)
             row[f"test/{key} mean"] = interval.mean
             row[f"test/{key} std"] = values.std(ddof=1)
             row[f"test/{key} ci_low"] = interval.low
             row[f"test/{key} ci_high"] = interval.high
+            row[f"test/{key} interval"] = method
+            if not method and len(values) > 1:
+                unbounded.append(key)
         row["seeds"] = len(trials)
-        row["warning"] = seed_warning(len(trials))
+        row["warning"] = "; ".join(filter(None, [seed_warning(len(trials)), *(
+            f"no interval for {key}: it needs {MIN_SEEDS} seeds, or per-example test results"
+            for key in unbounded[:1])]))
         rows.append(row)
-    base = [*GROUP, *HPARAMS, "metric", "params_trainable", "params_total", "trainable_percent"]
+    base = [*GROUP, *HPARAMS, "metric", "params_trainable", "params_total", "trainable_percent",
+            "budget", "capacity"]
     if not rows:
         return pd.DataFrame(columns=[*base, "seeds", "warning"])
     frame = pd.DataFrame(rows)
     # Test-metric columns differ between groups; put them between the counts and the seeds.
     extra = [c for c in frame.columns if c not in base and c not in ("seeds", "warning")]
     return frame[[*base, *extra, "seeds", "warning"]]
+
+
+def test_interval(values: pd.Series, examples: list, key: str) -> tuple[Interval, str]:
+    """The mean over seeds and an interval inside the metric's range, with how it was made:
+    a bootstrap over seeds and test examples where every seed kept its examples, else over
+    the seeds (from MIN_SEEDS on), else none."""
+    found = bootstrap.setup_examples(examples, key)
+    if found is not None and len(values) == found.predictions.shape[0]:
+        low, high = bootstrap.interval(found, key)
+        return Interval(float(values.mean()), low, high, len(values)), bootstrap.METHOD
+    interval = seed_interval(values)
+    return interval, ("" if pd.isna(interval.low) else SEED_BOOTSTRAP)
+
+
+def _first(trials: pd.DataFrame, column: str):
+    values = trials[column].dropna() if column in trials else pd.Series(dtype=object)
+    return values.iloc[0] if not values.empty else None
 
 
 def _typical(values: pd.Series):

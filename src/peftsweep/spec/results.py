@@ -25,6 +25,14 @@ Schema (version 1)::
     test_split      str: which split the test metrics come from, and why
     history         [{"step", "epoch", "validation/<metric>": v, ...}, ...]
     params          {"trainable", "total", "trainable_percent"}
+    budget          {"requested", "parameters", "option", "value", "trainable",
+                     "deviation"}  (optional: strategy.budget set; the option it sized,
+                    its value and the count there)
+    optimizer_steps int  (optional: the optimizer steps the trial planned, epochs x steps
+                    per epoch; AdaLoRA's schedule)
+    test_examples   {split: {"n", "labels", "predictions"}}  (optional: each test
+                    example's class and prediction, see spec/examples.py; absent for
+                    regression, DDP trials and results written before it existed)
     weights         {"file", "policy", "tensors", "parameters", "bytes",
                      "frozen_fingerprint"} | null: what the trial kept in
                     weights/ for export (see weights.py)

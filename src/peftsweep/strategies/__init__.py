@@ -12,17 +12,24 @@ import pkgutil
 from peftsweep.strategies.registry import (
     STRATEGIES,
     apply_strategy,
+    capacity_of,
     check_strategy_fits,
     parse,
     register,
+    step_hook,
     strategy_label,
     validate_strategy,
+    virtual_tokens,
+    with_capacity,
 )
 
-_INFRASTRUCTURE = {"base", "common", "registry"}
+# Modules that hold no strategy of their own.
+_INFRASTRUCTURE = {"base", "common", "registry", "peft_methods", "peft_options",
+                   "rank_allocation"}
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _INFRASTRUCTURE:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["STRATEGIES", "apply_strategy", "check_strategy_fits", "parse", "register",
-           "strategy_label", "validate_strategy"]
+__all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits", "parse",
+           "register", "step_hook", "strategy_label", "validate_strategy", "virtual_tokens",
+           "with_capacity"]

@@ -1,28 +1,73 @@
 """What a tuning strategy is: its options and the few facts the rest of peftsweep asks of it.
 
-A strategy module defines an ``Options`` dataclass (a :class:`peftsweep.spec.schema.Schema`:
-keys, defaults, help and allowed values in one place) and a :class:`Strategy`
-subclass decorated with :func:`peftsweep.strategies.registry.register`. Nothing
-outside the module knows its name.
+A strategy module defines an ``Options`` dataclass (a :class:`StrategyOptions`: keys,
+defaults, help and allowed values in one place) and a :class:`Strategy` subclass decorated
+with :func:`peftsweep.strategies.registry.register`. Nothing outside the module knows its
+name.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from torch import nn
 
 from peftsweep.spec.families import Family
-from peftsweep.spec.schema import InvalidOption, Schema
+from peftsweep.spec.schema import InvalidOption, Schema, option
+
+BUDGET_ALLOWED = ("a whole number of trainable parameters > 0, or 'N%' of the model with "
+                  "0 < N <= 100")
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class StrategyOptions(Schema):
+    """The options every strategy has; a strategy's own ``Options`` extend it."""
+
+    budget: int | str | None = option(
+        None, "Trainable parameters to size the capacity option to (rank, virtual tokens, ...), "
+              "head included, as result.json counts them: N, or 'N%' of the model's "
+              "parameters; null: the options as set.", omit_default=True)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.budget is not None:
+            budget_share(self.budget)  # raises InvalidOption
+
+
+def budget_share(budget: int | str) -> tuple[int | None, float | None]:
+    """(parameters, None) for ``N``, (None, percent) for ``'N%'``; InvalidOption otherwise."""
+    if isinstance(budget, int) and not isinstance(budget, bool):
+        if budget > 0:
+            return budget, None
+    elif isinstance(budget, str) and (match := _PERCENT.match(budget)):
+        percent = float(match.group(1))
+        if 0 < percent <= 100:
+            return None, percent
+    raise InvalidOption("budget", f"must be a number of parameters or a percentage such as "
+                        f"'0.5%', got {budget!r}", BUDGET_ALLOWED)
 
 
 class Strategy:
     name: ClassVar[str]
     summary: ClassVar[str]
     """One line for tables and help."""
-    Options: ClassVar[type[Schema]]
+    Options: ClassVar[type[StrategyOptions]]
+    open_options: ClassVar[bool] = False
+    """Its keys depend on another of its options (the PEFT method): the Hydra node stays open,
+    and :meth:`options_for` names the dataclass that checks them."""
+
+    def options_for(self, values: dict[str, Any]) -> type[StrategyOptions]:
+        """The dataclass that checks ``values`` (the strategy config without its name)."""
+        return self.Options
+
+    def label(self, options: Any, changed: list[str]) -> str:
+        """How reports name it: 'lora(r=2, alpha=8)' from the options set away from defaults."""
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
 
     def trains_head(self, options: Any) -> bool:
         """Whether the task head trains (its modules must then exist in the model)."""
@@ -32,11 +77,31 @@ class Strategy:
         """Module names the strategy adapts; each must exist in the model."""
         return []
 
+    def capacity(self, options: Any) -> str | None:
+        """The option that ``budget`` sizes (a rank, a number of tokens); None: fixed size."""
+        return None
+
+    def virtual_tokens(self, options: Any) -> int:
+        """Positions the strategy takes in front of every input (prompts, prefixes)."""
+        return 0
+
+    def with_capacity(self, options: Any, value: int) -> Any:
+        """The options with the capacity option set to ``value`` (what a budget chose)."""
+        return dataclasses.replace(options, **{self.capacity(options): value})
+
     def check(self, options: Any, family: Family) -> None:
         """Constraints that need the model family, before any model is built.
 
         Raise :class:`peftsweep.spec.schema.InvalidOption` (key relative to ``strategy``).
         """
+
+    def for_training(self, options: Any, total_steps: int) -> Any:
+        """The options a trial of ``total_steps`` optimizer steps trains with."""
+        return options
+
+    def step_hook(self, model: nn.Module, options: Any) -> Callable[[int], None] | None:
+        """Called after each optimizer step with the number of steps taken; None: nothing."""
+        return None
 
     def apply(self, model: nn.Module, options: Any, family: Family) -> nn.Module:
         """Freeze or wrap ``model`` so that exactly this strategy's parameters train."""
@@ -44,8 +109,8 @@ class Strategy:
 
 
 @dataclass(frozen=True)
-class NoOptions(Schema):
-    """The options of a strategy that has none."""
+class NoOptions(StrategyOptions):
+    """The options of a strategy that has none of its own."""
 
 
 class PeftStrategy(Strategy):
@@ -68,8 +133,8 @@ class PeftStrategy(Strategy):
         try:
             self.peft_config(options, family)
         except (ValueError, TypeError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise InvalidOption(_option_named_in(first, options), f"rejected by PEFT: {first}") \
+            first = first_line(err)
+            raise InvalidOption(option_named_in(first, options), f"rejected by PEFT: {first}") \
                 from err
 
     def prepare(self, model: nn.Module, options: Any) -> nn.Module:
@@ -83,8 +148,13 @@ class PeftStrategy(Strategy):
         return get_peft_model(self.prepare(model, options), config)
 
 
-def _option_named_in(message: str, options: Any) -> str:
+def first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def option_named_in(message: str, options: Any) -> str:
     """The option a PEFT message mentions first, else ``name`` (the strategy as a whole)."""
-    named = sorted((message.index(f.name), f.name) for f in dataclasses.fields(options)
-                   if f.name in message)
+    named = sorted((match.start(), f.name) for f in dataclasses.fields(options)
+                   if (match := re.search(rf"\b{re.escape(f.name)}\b", message)))
     return named[0][1] if named else "name"

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from torch import nn
 
 from peftsweep.spec.families import Family
-from peftsweep.spec.schema import Schema, option
-from peftsweep.strategies.base import Strategy
+from peftsweep.spec.schema import option
+from peftsweep.strategies.base import Strategy, StrategyOptions
 from peftsweep.strategies.common import freeze_all, unfreeze_modules
 from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options(Schema):
+class Options(StrategyOptions):
     train_head: bool = option(True, "Also train the whole task head (paper setting); false: "
                                     "biases only.")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peftsweep.spec.families import Family
-from peftsweep.spec.schema import Schema, option
-from peftsweep.strategies.base import PeftStrategy
+from peftsweep.spec.schema import option
+from peftsweep.strategies.base import PeftStrategy, StrategyOptions
 from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options(Schema):
+class Options(StrategyOptions):
     target_modules: list[str] | None = option(None, "Modules to rescale; null: the family's "
                                                     "default (key, value, output.dense).")
     feedforward_modules: list[str] | None = option(

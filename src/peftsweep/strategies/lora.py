@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from peftsweep.spec.families import Family
-from peftsweep.spec.schema import Schema, option
-from peftsweep.strategies.base import PeftStrategy
+from peftsweep.spec.schema import option
+from peftsweep.strategies.base import PeftStrategy, StrategyOptions
 from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options(Schema):
+class Options(StrategyOptions):
     r: int = option(8, "Rank of the low-rank update.", gt=0)
     alpha: float = option(16, "Scaling: the update is (alpha / r) * BA.", gt=0)
     dropout: float = option(0.1, "Dropout on the LoRA input.", ge=0, lt=1)
@@ -27,6 +27,9 @@ class Options(Schema):
 @register("lora", "low-rank adapters on attention (PEFT)", Options)
 class LoRA(PeftStrategy):
     family_targets = "lora_targets"
+
+    def capacity(self, options: Options) -> str:
+        return "r"
 
     def peft_config(self, options: Options, family: Family):
         from peft import LoraConfig, TaskType

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from torch import nn
 
 from peftsweep.spec.families import Family
-from peftsweep.spec.schema import InvalidOption, Schema, option
-from peftsweep.strategies.base import PeftStrategy
+from peftsweep.spec.schema import InvalidOption, option
+from peftsweep.strategies.base import PeftStrategy, StrategyOptions
 from peftsweep.strategies.registry import register
 
 
 @dataclass(frozen=True)
-class Options(Schema):
+class Options(StrategyOptions):
     num_virtual_tokens: int = option(20, "Prefix length: virtual tokens per layer.", gt=0)
     prefix_projection: bool = option(False, "Reparametrise the prefix through a two-layer "
                                             "MLP (the paper's setting for stability).")
@@ -50,6 +50,13 @@ def expose_past_key_values(model: nn.Module) -> nn.Module:
 
 @register("prefix", "trained key/value prefixes in every layer (PEFT)", Options)
 class PrefixTuning(PeftStrategy):
+    def capacity(self, options: Options) -> str:
+        return "num_virtual_tokens"
+
+    def virtual_tokens(self, options: Options) -> int:
+        # The prefix sits in front of every input: its positions are the real tokens' too.
+        return options.num_virtual_tokens
+
     def peft_config(self, options: Options, family: Family):
         from peft import PrefixTuningConfig, TaskType
 

@@ -16,7 +16,9 @@ from peftsweep.compose.overrides import cartesian, parse
 from peftsweep.compose.session import hydra_session
 from peftsweep.compose.validate import check_max_length, validate
 from peftsweep.data.cache import prepare
+from peftsweep.data.steps import optimizer_steps
 from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.params.applies import check_applies
 from peftsweep.spec.config import TrialConfig, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.strategies import check_strategy_fits
@@ -57,7 +59,7 @@ def check_sweep(overrides: list[str], multirun: bool, conf_dir: Path) -> list[Tr
 
 
 def check_models_and_data(configs: list[TrialConfig]) -> None:
-    checked_models, prepared, tokenizers = set(), set(), {}
+    checked_models, prepared, tokenizers = set(), {}, {}
     for cfg in configs:
         # A grid repeats a few models many times: load each tokenizer once.
         tokenizer_key = (cfg.model.tokenizer or cfg.model.name_or_path, cfg.cache_dir)
@@ -65,15 +67,19 @@ def check_models_and_data(configs: list[TrialConfig]) -> None:
             tokenizers[tokenizer_key] = load_tokenizer(cfg.model, cfg.cache_dir)
         tokenizer = tokenizers[tokenizer_key]
         spec = task_spec(cfg.data)
-        model_key = (repr(cfg.model), repr(sorted(cfg.strategy.items())), spec.num_labels)
+        data_key = (repr(cfg.data), cfg.model.tokenizer or cfg.model.name_or_path, cfg.cache_dir)
+        if data_key not in prepared:
+            prepared[data_key] = len(prepare(cfg.data, tokenizer, cfg.cache_dir)["train"])
+        steps = optimizer_steps(prepared[data_key], cfg.batch_size, cfg.epochs,
+                                cfg.trainer.accumulate_grad_batches, cfg.trainer.devices)
+        model_key = (repr(cfg.model), repr(sorted(cfg.strategy.items())), spec.num_labels,
+                     cfg.data.max_length, steps)
         if model_key not in checked_models:
             meta = build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir, meta=True)
             family = FAMILIES[cfg.model.family]
             check_strategy_fits(meta, cfg.strategy, family)
             check_max_length(cfg.data, cfg.model, family,
                              getattr(meta.config, "max_position_embeddings", None))
+            # The budget sized, virtual tokens against positions, PEFT's checks on the model.
+            check_applies(cfg, steps)
             checked_models.add(model_key)
-        data_key = (repr(cfg.data), cfg.model.tokenizer or cfg.model.name_or_path, cfg.cache_dir)
-        if data_key not in prepared:
-            prepare(cfg.data, tokenizer, cfg.cache_dir)
-            prepared.add(data_key)

@@ -16,6 +16,7 @@ import torch
 
 from peftsweep.data.cache import prepare
 from peftsweep.models.backbone import build_backbone, load_tokenizer
+from peftsweep.params.budget import trial_strategy
 from peftsweep.spec.config import TrialConfig, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.strategies import apply_strategy
@@ -49,7 +50,7 @@ def build_workload(cfg: TrialConfig) -> Workload:
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     splits = prepare(cfg.data, tokenizer, cfg.cache_dir)
     backbone = build_backbone(cfg.model, task_spec(cfg.data), tokenizer, cfg.cache_dir)
-    model = apply_strategy(backbone, cfg.strategy, FAMILIES[cfg.model.family])
+    model = apply_strategy(backbone, trial_strategy(cfg), FAMILIES[cfg.model.family])
     device = torch.device("cuda" if runtime.use_gpu(cfg) else "cpu")
     return Workload(cfg, tokenizer, splits, model, device, runtime.precision(cfg))
 

@@ -19,18 +19,21 @@ from filelock import FileLock, Timeout
 
 from peftsweep.data.datamodule import ClassificationDataModule
 from peftsweep.data.splits import test_split_note
+from peftsweep.data.steps import optimizer_steps
 from peftsweep.errors import UserError
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.checkpointing import enable_gradient_checkpointing
 from peftsweep.models.module import Diverged, SequenceClassifier
+from peftsweep.params.budget import sized, trial_strategy
 from peftsweep.params.count import count_parameters
 from peftsweep.spec.config import TrialConfig, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result, write_result
-from peftsweep.strategies import apply_strategy
+from peftsweep.strategies import apply_strategy, step_hook
 from peftsweep.study.pruning import Pruned, context
 from peftsweep.trial import distributed, memory, runtime, stopping, wandb_run, weights
 from peftsweep.trial.heartbeat import TrialHeartbeat
+from peftsweep.trial.outcomes import test_examples
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.tracking import log_trial_end
 from peftsweep.trial.training import PhaseTimer, build_trainer, resume_checkpoint
@@ -122,14 +125,18 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         group_by_length=cfg.trainer.group_by_length, pad_to_multiple_of=8 if on_gpu else None)
     datamodule.setup()
     family = FAMILIES[cfg.model.family]
+    strategy = trial_strategy(cfg)  # with a budget: the capacity it sized
+    steps = optimizer_steps(len(datamodule.splits["train"]), cfg.batch_size, cfg.epochs,
+                            cfg.trainer.accumulate_grad_batches, cfg.trainer.devices)
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
-                           cfg.strategy, family)
+                           strategy, family, total_steps=steps)
     if cfg.trainer.gradient_checkpointing:
         enable_gradient_checkpointing(model)
     params = count_parameters(model)
     module = SequenceClassifier(model, spec, cfg.lr, cfg.trainer.weight_decay,
                                 cfg.trainer.warmup_steps, cfg.trainer.warmup_ratio,
-                                cfg.trainer.fused_adamw, cfg.trainer.log_every_n_steps)
+                                cfg.trainer.fused_adamw, cfg.trainer.log_every_n_steps,
+                                after_step=step_hook(model, strategy))
     module.set_test_splits(datamodule.test_split_names)
     timer = PhaseTimer()
     trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
@@ -164,6 +171,9 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         "resumed_from_step": resumed_step,
         **stopped,
         "params": params,
+        **({"budget": sizing.record()} if (sizing := sized(cfg)) else {}),
+        **test_examples(module, datamodule, trainer.world_size),
+        "optimizer_steps": steps,  # planned: schedules (warmup, AdaLoRA's) read it
         "batches": datamodule.batching,
         "weights": kept,
         "world_size": trainer.world_size,  # DDP ranks; samples/s counts all of them
