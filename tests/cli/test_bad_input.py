@@ -25,7 +25,8 @@ CASES = {
     "fractional batch size": (["batch_size=1.5"],
                               r"^batch_size: must be an integer, got 1.5 \(allowed: an integer"),
     "unknown key": (["strategy.rank=4", "strategy=lora"],
-                    r"^strategy.rank: unknown key \(allowed: alpha, bias, budget, dropout, name, r,"),
+                    r"^strategy.rank: unknown key \(allowed: alpha, bias, budget, dropout, name, "
+                    r"r,"),
     "missing file": (["data=files", "data.train_file=/no/such/train.csv"],
                      r"^data.train_file: no such file: /no/such/train.csv"),
     "lora target": (["strategy=lora", "strategy.target_modules=[q_proj]"],

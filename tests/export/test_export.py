@@ -18,6 +18,7 @@ from peftsweep.cli import evaluate, predict
 from peftsweep.cli import export as cli
 from peftsweep.export.loading import load_export
 from peftsweep.export.predict import predict_frame
+from peftsweep.report import bootstrap
 from peftsweep.spec import demo_task as demo
 from peftsweep.spec.results import read_result
 from peftsweep.sweep.launch import CONF_DIR
@@ -289,8 +290,9 @@ def test_model_card_says_how_the_model_was_made(sweep, exports):
     assert accuracy.dataset_split == result["test_split"]
     evidence = data.to_dict()["peftsweep"]["selection"]
     assert evidence["test_mean"] == result["test"]["accuracy"] and evidence["seeds"] == 1
-    assert evidence["test_ci_low"] is None  # one seed: no interval, and the card says so
-    assert "no interval: one seed" in card
+    # One seed, but every test example kept: the report's interval over the test examples.
+    assert 0 <= evidence["test_ci_low"] <= evidence["test_mean"] <= evidence["test_ci_high"] <= 1
+    assert evidence["interval"] == bootstrap.METHOD and f"({bootstrap.METHOD})" in card
     # The runner-up is the other strategy validation ranks next on the same data.
     others = {n: r["best"]["validation"]["accuracy"] for n, (_, r) in jobs.items() if n != "lora"}
     assert evidence["runner_up"].startswith(f"tiny/files/{max(others, key=others.get)} ")
@@ -393,7 +395,7 @@ def test_register_puts_the_export_in_mlflows_registry_with_its_evidence(sweep, t
     assert tags["peftsweep.identity"] == result["identity"]
     assert tags["peftsweep.selection.metric"] == "accuracy"
     assert float(tags["peftsweep.selection.test_mean"]) == result["test"]["accuracy"]
-    assert tags["peftsweep.selection.test"] == "paired t-test"
+    assert tags["peftsweep.selection.test"] == bootstrap.TEST_NAME  # as the report compares
     assert tags["peftsweep.selection.runner_up"].startswith("tiny/files/")
     # The registered model is the export: MLflow's pyfunc gives the same labels.
     (folder,) = out.iterdir()

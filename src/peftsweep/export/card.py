@@ -119,8 +119,10 @@ def _evidence_rows(evidence: dict[str, Any] | None) -> dict[str, Any]:
                                       "hyper-parameters"}
     metric = evidence["metric"]
     low, high = evidence["test_ci_low"], evidence["test_ci_high"]
-    interval = f", {evidence['confidence']:.0%} CI [{low:.4f}, {high:.4f}]" \
-        if low is not None and high is not None else " (no interval: one seed)"
+    interval = f", {evidence['confidence']:.0%} CI [{low:.4f}, {high:.4f}] " \
+               f"({evidence.get('interval') or 'over seeds'})" \
+        if low is not None and high is not None \
+        else " (no interval: it needs 3 seeds or per-example test results)"
     rows = {f"test {metric} over seeds": f"mean {evidence['test_mean']:.4f}{interval}, "
                                           f"{evidence['seeds']} seed(s)"}
     if evidence.get("runner_up"):

@@ -2,8 +2,9 @@
 
 For the setup (model, data, strategy, initialisation) of an exported trial at its
 selected hyper-parameters: the test metric's mean over seeds and its 95% interval, and
-the paired test over matched seeds against the runner-up, the other setup on the same
-data that validation ranks next. The model card and the MLflow registry carry these.
+the paired comparison over matched seeds against the runner-up, the other setup on the
+same data that validation ranks next, both made as the report makes them. The model
+card and the MLflow registry carry these.
 A trial away from its setup's selection has no such evidence (None).
 """
 
@@ -16,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from peftsweep.report.collect import GROUP, HPARAMS, collect
-from peftsweep.report.stats import CONFIDENCE, PAIRED_TEST, paired_comparison
+from peftsweep.report.comparisons import compare
+from peftsweep.report.stats import CONFIDENCE
 from peftsweep.report.tables import build_tables
 
 
@@ -39,9 +41,8 @@ def _number(value: Any) -> float | None:
         else float(value)
 
 
-def _seed_tests(per_seed: pd.DataFrame, setup: pd.Series) -> pd.Series:
-    rows = per_seed[_matches(per_seed, setup.to_dict(), [*GROUP, *HPARAMS])]
-    return pd.Series(rows["test"].to_numpy(dtype=float), index=rows["seed"].to_numpy())
+def _seed_rows(per_seed: pd.DataFrame, setup: pd.Series) -> pd.DataFrame:
+    return per_seed[_matches(per_seed, setup.to_dict(), [*GROUP, *HPARAMS])]
 
 
 def _runner_up(selection: pd.DataFrame, chosen: pd.Series) -> pd.Series | None:
@@ -57,7 +58,8 @@ def _runner_up(selection: pd.DataFrame, chosen: pd.Series) -> pd.Series | None:
 
 def selection_evidence(sweep_dir: Path, science: dict[str, Any]) -> dict[str, Any] | None:
     """The report's evidence for the setup of ``science`` (a result's science keys)."""
-    tables = build_tables(collect([Path(sweep_dir)]))
+    collection = collect([Path(sweep_dir)])
+    tables = build_tables(collection)
     chosen = tables.selection[_matches(tables.selection, science, [*GROUP, *HPARAMS])]
     if chosen.empty:
         return None
@@ -69,16 +71,18 @@ def selection_evidence(sweep_dir: Path, science: dict[str, Any]) -> dict[str, An
         "test_mean": _number(test.get(f"test/{metric} mean")),
         "test_ci_low": _number(test.get(f"test/{metric} ci_low")),
         "test_ci_high": _number(test.get(f"test/{metric} ci_high")),
+        "interval": test.get(f"test/{metric} interval") or None,
         "validation_mean": _number(chosen["val_mean"]),
     }
     runner = _runner_up(tables.selection, chosen)
     if runner is not None:
-        paired = paired_comparison(_seed_tests(tables.per_seed, chosen),
-                                   _seed_tests(tables.per_seed, runner))
+        paired = compare(_seed_rows(tables.per_seed, chosen), _seed_rows(tables.per_seed, runner),
+                         metric, collection.examples)
         evidence.update({
-            "runner_up": _setup_label(runner), "runner_up_test_mean": _number(paired.mean_b),
-            "diff": _number(paired.diff), "diff_ci_low": _number(paired.low),
-            "diff_ci_high": _number(paired.high), "p_value": _number(paired.p_value),
-            "test": PAIRED_TEST, "matched_seeds": paired.n, "warning": paired.warning,
+            "runner_up": _setup_label(runner), "runner_up_test_mean": _number(paired["mean_b"]),
+            "diff": _number(paired["diff"]), "diff_ci_low": _number(paired["diff_ci_low"]),
+            "diff_ci_high": _number(paired["diff_ci_high"]),
+            "p_value": _number(paired["p_value"]), "test": paired["test"],
+            "matched_seeds": paired["seeds"], "warning": paired["warning"],
         })
     return evidence

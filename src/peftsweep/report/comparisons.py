@@ -55,26 +55,38 @@ def _pairs(factor: str, setups: pd.DataFrame, examples: dict) -> list[dict]:
     if factor == "pretrained":
         levels.sort(key=lambda value: value is not True)  # pretrained - random reads naturally
     rows = []
+    first = setups.iloc[0]
+    rows = []
     for a, b in combinations(levels, 2):
-        side_a, side_b = _side(setups, factor, a), _side(setups, factor, b)
-        result = paired_comparison(side_a.test, side_b.test)
-        first = setups.iloc[0]
-        low, high, p_value, test = result.low, result.high, result.p_value, PAIRED_TEST
-        by_examples = _by_examples(side_a, side_b, first["metric"], examples)
-        if by_examples is not None:
-            (low, high, p_value), test = by_examples, bootstrap.TEST_NAME
-        else:
-            low, high = _within_range(low, high, first["metric"])
         rows.append({
             "factor": factor, "a": a, "b": b,
             **{key: (None if key == factor else first[key]) for key in GROUP},
-            "metric": first["metric"], "seeds": result.n,
-            "mean_a": result.mean_a, "mean_b": result.mean_b, "diff": result.diff,
-            "diff_ci_low": low, "diff_ci_high": high, "p_value": p_value, "test": test,
-            "seeds_only_a": _seed_list(result.only_a), "seeds_only_b": _seed_list(result.only_b),
-            "warning": result.warning if test == PAIRED_TEST else _few(result.n),
+            "metric": first["metric"],
+            **compare(_rows(setups, factor, a), _rows(setups, factor, b), first["metric"],
+                      examples),
         })
     return rows
+
+
+def compare(rows_a: pd.DataFrame, rows_b: pd.DataFrame, metric: str, examples: dict) -> dict:
+    """Setup a against setup b (their per-seed rows) on the matched seeds: the mean
+    difference a - b, its interval and p-value, by the paired bootstrap over seeds and test
+    examples where both kept their examples, else by the paired t-test over seeds."""
+    side_a, side_b = _Side(rows_a), _Side(rows_b)
+    result = paired_comparison(side_a.test, side_b.test)
+    low, high, p_value, test = result.low, result.high, result.p_value, PAIRED_TEST
+    by_examples = _by_examples(side_a, side_b, metric, examples)
+    if by_examples is not None:
+        (low, high, p_value), test = by_examples, bootstrap.TEST_NAME
+    else:
+        low, high = _within_range(low, high, metric)
+    return {
+        "seeds": result.n, "mean_a": result.mean_a, "mean_b": result.mean_b,
+        "diff": result.diff, "diff_ci_low": low, "diff_ci_high": high, "p_value": p_value,
+        "test": test, "seeds_only_a": _seed_list(result.only_a),
+        "seeds_only_b": _seed_list(result.only_b),
+        "warning": result.warning if test == PAIRED_TEST else _few(result.n),
+    }
 
 
 class _Side:
@@ -84,9 +96,8 @@ class _Side:
         self.identities = dict(zip(rows["seed"], rows["identity"], strict=True))
 
 
-def _side(setups: pd.DataFrame, factor: str, level) -> _Side:
-    mask = setups[factor].isna() if level is None else setups[factor] == level
-    return _Side(setups[mask])
+def _rows(setups: pd.DataFrame, factor: str, level) -> pd.DataFrame:
+    return setups[setups[factor].isna() if level is None else setups[factor] == level]
 
 
 def _by_examples(a: _Side, b: _Side, metric: str, examples: dict):
