@@ -53,6 +53,20 @@ CASES = {
     "prefix on a family without caches": (["strategy=prefix", "model=distilbert"],
                                           r"^strategy.name: prefix tuning needs .*distilbert"),
     "no devices": (["trainer.devices=0"], r"^trainer.devices: "),
+    # Infinity and NaN pass a check for > 0 (or fail it with a puzzling message): one rule.
+    "infinite lr": (["lr=inf"], r"^lr: must be finite, got inf \(allowed: a finite number > 0"),
+    "lr overflowing to infinity": (["lr=1e999"], r"^lr: must be finite, got inf"),
+    "NaN lr": (["lr=nan"], r"^lr: must be finite, got nan"),
+    "infinite clipping": (["trainer.gradient_clip_val=inf"],
+                          r"^trainer.gradient_clip_val: must be finite"),
+    "infinite weight decay": (["trainer.weight_decay=inf"],
+                              r"^trainer.weight_decay: must be finite"),
+    "NaN warmup": (["trainer.warmup_ratio=nan"], r"^trainer.warmup_ratio: must be finite"),
+    "infinite strategy option": (["strategy=lora", "strategy.alpha=inf"],
+                                 r"^strategy.alpha: must be finite"),
+    "infinite number inside a mapping": (["model=bert_tiny", "model.pretrained=false",
+                                          "+model.arch.layer_norm_eps=inf"],
+                                         r"^model.arch.layer_norm_eps: must be finite"),
 }
 
 
@@ -93,3 +107,26 @@ def test_bad_value_in_one_grid_axis_fails_the_whole_sweep(capsys, tmp_path, cach
     check_rejected(capsys, tmp_path, ["-m", "strategy=full,bitfit", "lr=1e-3,0,2e-3"],
                    r"^lr: must be > 0, got 0")
     assert not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize("override", [
+    "+search.space.trainer.weight_decay={type:float,low:0,high:inf}",
+    "+search.space.trainer.warmup_steps={type:int,low:nan,high:10}",
+    "search.space.lr.choices=[0.003,inf]"])
+def test_non_finite_search_bounds_stop_the_search(capsys, tmp_path, search_conf, monkeypatch,
+                                                  override):
+    from peftsweep.sweep import launch
+
+    monkeypatch.setattr(launch, "CONF_DIR", search_conf)
+    check_rejected(capsys, tmp_path, ["-m", "hydra/sweeper=search", "search=test", override],
+                   r"^search.space.\S+: must be finite, got (inf|nan)")
+
+
+def test_the_space_parser_refuses_non_finite_bounds_itself():
+    from peftsweep.errors import ConfigError
+    from peftsweep.study.space import parse_space
+
+    with pytest.raises(ConfigError, match=r"^search.space.lr.high: must be finite, got inf"):
+        parse_space({"lr": {"type": "float", "low": 1e-5, "high": float("inf")}})
+    with pytest.raises(ConfigError, match=r"^search.space.r.low: must be finite, got -inf"):
+        parse_space({"r": {"type": "int", "low": float("-inf"), "high": 8}})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import re
 import typing
 
@@ -54,6 +55,9 @@ def bad_values(f: dataclasses.Field, hint) -> list[tuple[object, str]]:
     meta = f.metadata
     if meta.get("choices") and str in origins:
         cases.append(("no-such-value", "unknown value 'no-such-value'"))
+    if float in origins and meta.get("finite", True):  # one rule: no infinity, no NaN
+        cases += [(math.inf, "must be finite, got inf"), (-math.inf, "must be finite"),
+                  (math.nan, "must be finite, got nan")]
     for key, below in (("gt", 0), ("ge", 1)):
         if meta.get(key) is not None:
             cases.append((meta[key] - below, f"must be {'>' if key == 'gt' else '>='}"))

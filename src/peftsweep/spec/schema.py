@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -30,15 +31,18 @@ class InvalidOption(ValueError):
 
 def option(default: Any = dataclasses.MISSING, help: str = "", *, choices: tuple | None = None,
            gt: float | None = None, ge: float | None = None, lt: float | None = None,
-           le: float | None = None, runtime: bool = False, omit_default: bool = False) -> Any:
+           le: float | None = None, runtime: bool = False, omit_default: bool = False,
+           finite: bool = True) -> Any:
     """A declared config key.
 
     ``runtime``: the key changes how a trial runs but not its results, so it stays out of
     the trial identity. ``omit_default``: a key added after results already exist joins
     the identity only when set away from its default, so adding it re-runs nothing.
+    ``finite``: every number the key holds (in lists and mappings too) must be finite;
+    false only where infinity or NaN means something to the key.
     """
     metadata = {"help": help, "choices": choices, "gt": gt, "ge": ge, "lt": lt, "le": le,
-                "runtime": runtime, "omit_default": omit_default}
+                "runtime": runtime, "omit_default": omit_default, "finite": finite}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default),
                                  metadata=metadata)
@@ -119,6 +123,8 @@ def allowed(f: dataclasses.Field, hint: Any) -> str:
     bounds = [f"{op} {_render(meta[key])}" for key, op in
               (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")) if meta.get(key) is not None]
     text = describe(hint)
+    if meta.get("finite", True):
+        text = text.replace("a number", "a finite number")
     return f"{text} {' and '.join(bounds)}" if bounds else text
 
 
@@ -134,6 +140,9 @@ def check_value(f: dataclasses.Field, hint: Any, value: Any) -> None:
     if value is None:
         return
     meta = f.metadata
+    if meta.get("finite", True) and (bad := _non_finite(value, f.name)) is not None:
+        raise InvalidOption(bad[0], f"must be finite, got {bad[1]!r}",
+                            allowed(f, hint) if bad[0] == f.name else "a finite number")
     if meta.get("choices") is not None and value not in meta["choices"]:
         raise InvalidOption(f.name, f"unknown value {value!r}", allowed(f, hint))
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -144,6 +153,20 @@ def check_value(f: dataclasses.Field, hint: Any, value: Any) -> None:
             if meta.get(key) is not None and not ok:
                 raise InvalidOption(f.name, f"must be {op} {_render(meta[key])}, got {value!r}",
                                     allowed(f, hint))
+
+
+def _non_finite(value: Any, key: str) -> tuple[str, float] | None:
+    """The first infinity or NaN in the value (nested lists and mappings included), with
+    its key (``model.arch.layer_norm_eps``, ``strategy.values[1]``); None if there is none."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (key, value)
+    if isinstance(value, Mapping):
+        items = ((f"{key}.{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{key}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    return next(filter(None, (_non_finite(v, k) for k, v in items)), None)
 
 
 def build(cls: type, values: Mapping[str, Any] | None, prefix: str) -> Any:

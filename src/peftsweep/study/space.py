@@ -12,6 +12,7 @@ Each entry names a config key (or a config group such as ``strategy``)::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,9 @@ class Param:
 
 def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(key, f"must be a number, got {value!r}")
+        raise ConfigError(key, f"must be a number, got {value!r}", "a finite number")
+    if not math.isfinite(value):  # an unbounded range means nothing to a sampler
+        raise ConfigError(key, f"must be finite, got {value!r}", "a finite number")
     return value
 
 
