@@ -3,7 +3,8 @@
 Needs Debian's ``postgresql`` package (``initdb`` and ``pg_ctl`` under
 /usr/lib/postgresql/<version>/bin); the fixture skips with that reason otherwise. As root
 the server runs as the ``postgres`` user (PostgreSQL refuses root). Host connections need
-a password (scram-sha-256), so a test can check where that password ends up.
+a password (scram-sha-256), so a test can check where that password ends up; it holds
+every character a URL must escape, so the test sees each way it could be spelt.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +30,12 @@ class PostgresServer:
     user: str
     password: str
 
-    def url(self, with_password: bool) -> str:
-        auth = f"{self.user}:{self.password}" if with_password else self.user
-        return f"postgresql://{auth}@127.0.0.1:{self.port}/postgres"
+    def url(self, with_password: bool, query: str = "") -> str:
+        """The URL as a user writes it: the password percent-escaped."""
+        secret = urllib.parse.quote(self.password, safe="")
+        auth = f"{self.user}:{secret}" if with_password else self.user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/postgres" + (f"?{query}" if query
+                                                                           else "")
 
 
 def _bin_dir() -> Path | None:
@@ -58,7 +63,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     # Not under pytest's 0700 temp root: the server user must reach its data folder.
     folder = Path(tempfile.mkdtemp(prefix="peftsweep-pg-", dir="/tmp"))
     os.chmod(folder, 0o777)
-    server = PostgresServer(_free_port(), "peftsweep", secrets.token_hex(12))
+    server = PostgresServer(_free_port(), "peftsweep",
+                            f"p@ss:w/rd%?&= {secrets.token_hex(8)}")
     pwfile = folder / "pw"
     pwfile.write_text(server.password + "\n")
     os.chmod(pwfile, 0o644)

@@ -67,6 +67,11 @@ CASES = {
     "infinite number inside a mapping": (["model=bert_tiny", "model.pretrained=false",
                                           "+model.arch.layer_norm_eps=inf"],
                                          r"^model.arch.layer_norm_eps: must be finite"),
+    "password in the tracking URI": (["logger=mlflow",
+                                      "logger.mlflow.tracking_uri=http://me:pw@host:5000"],
+                                     r"^logger.mlflow.tracking_uri: holds a password"),
+    "override the grammar cannot parse": (["lr=1=2"], r"^lr: cannot parse the override "
+                                                      r"\(mismatched input '='.*lr='...'"),
 }
 
 
@@ -130,3 +135,18 @@ def test_the_space_parser_refuses_non_finite_bounds_itself():
         parse_space({"lr": {"type": "float", "low": 1e-5, "high": float("inf")}})
     with pytest.raises(ConfigError, match=r"^search.space.r.low: must be finite, got -inf"):
         parse_space({"r": {"type": "int", "low": float("-inf"), "high": 8}})
+
+
+def test_an_unparsable_storage_override_is_named_without_its_password(capsys, tmp_path,
+                                                                      search_conf, monkeypatch):
+    """A query string needs quoting in Hydra's grammar; unquoted, one line names the key."""
+    from peftsweep.sweep import launch
+
+    monkeypatch.setattr(launch, "CONF_DIR", search_conf)
+    url = "postgresql://me:pw-not-shown@127.0.0.1:1/db?sslmode=require&connect_timeout=3"
+    code = launch.run(["-m", "hydra/sweeper=search", "search=test", f"search.storage={url}",
+                       f"resume={tmp_path / 'sweep'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("peftsweep: error: search.storage: cannot parse the "
+                                        "override"), err
+    assert "pw-not-shown" not in err and not (tmp_path / "sweep").exists()

@@ -3,12 +3,14 @@ shared storage and secrets, against real processes, a real PostgreSQL server and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import optuna  # the search extra, installed by make install
@@ -179,22 +181,38 @@ def _progress_counts(text: str) -> list[tuple[int, int]]:
 @pytest.mark.integration
 def test_postgres_study_with_workers_keeps_the_password_out(run_train, search_conf, tmp_path,
                                                              postgres_server):
+    """The password needs escaping and the URL has a query string (quoted for Hydra's
+    grammar): no spelling of the password is in any file of the sweep or its output."""
     root = tmp_path / "multirun"
+    url = postgres_server.url(with_password=True, query="connect_timeout=10&sslmode=disable")
     proc = run_train(*SEARCH, "search.n_trials=3", "search.workers=2",
-                     f"search.storage={postgres_server.url(with_password=True)}",
-                     f"sweep_root={root}")
+                     f"search.storage='{url}'", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     sweep_dir = _sweep_dir(root)
     assert not (sweep_dir / "study.db").exists()
     studies = optuna.get_all_study_names(connect_url(postgres_server.url(with_password=True)))
     assert f"{sweep_dir.parent.name}/{sweep_dir.name}" in studies
     assert len(_results(sweep_dir)) >= 1
-    password = postgres_server.password
-    assert password not in proc.stdout + proc.stderr
+    forms = _spellings(postgres_server.password)
+    for form in forms:
+        assert form not in proc.stdout + proc.stderr, form
     for path in sweep_dir.rglob("*"):
         if path.is_file():
-            assert password.encode() not in path.read_bytes(), path
-    assert "127.0.0.1" in (sweep_dir / "multirun.yaml").read_text()  # the URL, redacted
+            content = path.read_bytes()
+            for form in forms:
+                assert form.encode() not in content, (path, form)
+    written = (sweep_dir / "multirun.yaml").read_text()  # the URL, redacted
+    assert f"peftsweep:***@127.0.0.1:{postgres_server.port}/postgres?connect_timeout=10" \
+        in written, written
+
+
+def _spellings(secret: str) -> set[str]:
+    """The password decoded, percent-escaped (upper and lower case hex, with and without
+    '+' for spaces or '/' left as is), JSON- and quote-escaped, and its tail alone."""
+    forms = {secret, json.dumps(secret)[1:-1], secret.replace("'", "\\'"), secret[-12:]}
+    for safe in ("", "/", ":/@"):
+        forms |= {urllib.parse.quote(secret, safe=safe), urllib.parse.quote_plus(secret, safe)}
+    return forms | {re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), f) for f in forms}
 
 
 @pytest.mark.slurm

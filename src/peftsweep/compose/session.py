@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -45,6 +45,8 @@ def hydra_session(folder: Path, overrides: list[str]) -> Iterator[None]:
 
 
 def one_line_error(err: Exception, folder: Path, overrides: list[str]) -> UserError:
+    if isinstance(err, OverrideParseException):
+        return unparsable_override(err)
     text = str(err).strip()
     message = text.splitlines()[0] if text else type(err).__name__
     # "Could not find 'model/bert_tiy'": name the group and list what exists.
@@ -57,6 +59,17 @@ def one_line_error(err: Exception, folder: Path, overrides: list[str]) -> UserEr
         key = message.split("'")[1]
         return ConfigError(key, "unknown key", _keys_beside(key, overrides))
     return UserError(message)
+
+
+def unparsable_override(err: OverrideParseException) -> ConfigError:
+    """The key of an override Hydra's grammar rejects; never its value (it may hold a
+    password, as a storage URL does)."""
+    key = err.override.split("=", 1)[0].lstrip("+~") or err.override
+    reason = (str(err).strip().splitlines() or ["cannot parse"])[0]
+    if reason.startswith("LexerNoViableAltException"):  # its text is the override itself
+        reason = "a character the override grammar does not allow"
+    return ConfigError(key, f"cannot parse the override ({reason})",
+                       f"quote a value that holds '=', ',', brackets or spaces: {key}='...'")
 
 
 def _keys_beside(key: str, overrides: list[str]) -> str | None:

@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,6 +152,21 @@ class MlflowConfig(Schema):
                                             "(<sweep>/mlflow.db); or a tracking server, e.g. "
                                             "http://host:5000")
     experiment_name: str = option("peftsweep", "MLflow experiment the trials' runs go to.")
+
+    def check(self) -> None:
+        # Every trial writes its config (result.json, .hydra/): a password there would spread.
+        if self.tracking_uri and _holds_password(self.tracking_uri):
+            raise InvalidOption("tracking_uri", "holds a password, which every trial would "
+                                "write into its files", "the URL without it, and the password "
+                                "in $MLFLOW_TRACKING_PASSWORD or the database's own means "
+                                "($PGPASSWORD, ~/.pgpass)")
+
+
+def _holds_password(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    return bool(parts.password) or any(key.lower() in ("password", "sslpassword", "passwd",
+                                                        "pwd") for key in query)
 
 
 @dataclass(frozen=True)

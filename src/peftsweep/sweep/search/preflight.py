@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hydra.core.global_hydra import GlobalHydra
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
+from peftsweep.compose.overrides import sweep_keys
 from peftsweep.compose.session import compose_task, hydra_session
 from peftsweep.compose.validate import validate
 from peftsweep.errors import ConfigError, UserError
@@ -65,8 +65,8 @@ class CheckedSearch:
 def check_search(overrides: list[str], conf_dir: Path) -> CheckedSearch:
     """The checked search with validated configs at the edges of the space; raises
     UserError."""
-    swept = [o.input_line for o in OverridesParser.create().parse_overrides(overrides)
-             if o.is_sweep_override()]
+    with hydra_session(conf_dir, overrides):  # an override Hydra cannot parse: one line
+        swept = sweep_keys(overrides)
     if swept:
         raise ConfigError(swept[0].split("=", 1)[0], "a search takes fixed values on the "
                           "command line; declare ranges and choices in search.space")
