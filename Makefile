@@ -85,7 +85,7 @@ inspect: $(STAMP) ## What the model receives: make inspect TEXT="Hello world!" P
 bench: $(STAMP) ## Throughput, memory and sweep overhead vs HF Trainer and a plain loop (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --out $(BENCH_OUT) $(ARGS)
 
-bench-search: $(STAMP) ## Grid vs pruned search at the same epoch budget: demo, then MiniLM on SST-2 (docs/search.md)
+bench-search: $(STAMP) ## Grid vs confirmed, pruned search over 3 search seeds: demo, then MiniLM on SST-2 (docs/search.md)
 	$(PY) benchmarks/search_vs_grid.py --task demo --out $(BENCH_OUT)/search $(ARGS)
 	$(PY) benchmarks/search_vs_grid.py --task sst2 --out $(BENCH_OUT)/search $(ARGS)
 
