@@ -61,7 +61,7 @@ def test_one_step_trains_what_the_strategy_says(family, strategy):
                if not torch.equal(p.detach(), before[name])}
     wanted = {name for name, p in model.named_parameters() if p.requires_grad}
     assert wanted and changed <= wanted
-    if strategy in ("lora", "ia3", "prefix"):
+    if strategy in ("lora", "ia3", "prefix", "peft"):  # peft: LoRA unless told otherwise
         # LoRA's B starts at zero, so its A has no gradient on the first step.
         assert any(key in n for n in changed for key in (".lora_B.", ".ia3_l.", "prompt_encoder"))
     else:
