@@ -179,3 +179,15 @@ space:
   lr: {type: categorical, choices: [0.003, 1.0e-06, 2.0e-06]}
 """
 SEARCH = ["-m", "hydra/sweeper=search", "search=test", *FAST]
+
+
+def one_line_error(capsys, code: int, fragment: str) -> None:
+    """Exit 2 and exactly one stderr line, peftsweep's error format, naming ``fragment``."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and err[0].startswith("peftsweep: error: "), err
+    assert fragment in err[0], err[0]
+
+
+# The strategies tests/export trains once each (conftest.py) and exports.
+EXPORT_STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")

@@ -1,11 +1,12 @@
-"""Kept weights, export, predict and evaluate: an exported model is the trial's model."""
+"""Kept weights, export, predict and evaluate: an exported model is the trial's model.
+
+The trials and their exports are the package's fixtures (conftest.py)."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -19,73 +20,12 @@ from peftsweep.cli import export as cli
 from peftsweep.export.loading import load_export
 from peftsweep.export.predict import predict_frame
 from peftsweep.report import bootstrap
-from peftsweep.spec import demo_task as demo
 from peftsweep.spec.results import read_result
-from peftsweep.sweep.launch import CONF_DIR
-from peftsweep.sweep.preflight import check_sweep
 from peftsweep.sweep.summary import prune_unselected, summarize
 from peftsweep.trial import weights
-from peftsweep.trial.run import run_trial
 
-from helpers import OFFLINE
-
-STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")
-# Short trials that still learn the easy task below (full and LoRA: ~all but the noise).
-SETTINGS = ["epochs=2", "batch_size=16", "lr=1e-2", "logger=none", "data=files",
-            "data.task=demo", "data.selection=validation", "data.test_on=test",
-            "data.max_length=32"]
-
-
-def write_easy_task(folder: Path) -> Path:
-    """Sentiment without negation ('the plot was dull'): a tiny model learns it at once.
-
-    Some test labels are flipped, so the test accuracy of a model that learned it is
-    neither 0.5 nor 1 and matching it means matching predictions."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, size, seed in (("train", 480, 1), ("validation", 64, 2), ("test", 64, 3)):
-        rng = random.Random(seed)
-        with open(folder / f"{split}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["text", "label"])
-            for _ in range(size):
-                positive = rng.random() < 0.5
-                adjective = rng.choice(demo.POSITIVE if positive else demo.NEGATIVE)
-                # Some wrong test labels, so that accuracy is not simply 1.
-                label = positive != (split == "test" and rng.random() < 0.15)
-                writer.writerow([f"{rng.choice(demo.SUBJECTS)} was {adjective}",
-                                 "positive" if label else "negative"])
-    return folder
-
-
-def trial(sweep: Path, name: str, *overrides: str) -> tuple[Path, dict]:
-    cfg = check_sweep(list(overrides), multirun=False, conf_dir=CONF_DIR)[0]
-    result = run_trial(cfg, sweep / name)
-    assert result["status"] == "ok", result["error"]
-    return sweep / name, result
-
-
-@pytest.fixture(scope="module")
-def sweep(tmp_path_factory, cache_dir):
-    root = tmp_path_factory.mktemp("export")
-    data = write_easy_task(root / "data")
-    folder = root / "sweep"
-    jobs = {name: trial(folder, name, *SETTINGS, f"data.data_dir={data}", f"strategy={name}")
-            for name in STRATEGIES}
-    return folder, data, jobs
-
-
-def export(sweep_dir: Path, name: str, out: Path, *flags: str) -> Path:
-    assert cli.main([str(sweep_dir), "--trial", name, "--out", str(out), *flags]) == 0
-    (folder,) = [p for p in out.iterdir() if name in p.name]
-    return folder
-
-
-@pytest.fixture(scope="module")
-def exports(sweep, tmp_path_factory):
-    sweep_dir, _, _ = sweep
-    out = tmp_path_factory.mktemp("exports")
-    return {name: export(sweep_dir, name, out, *(["--merge"] if name in ("lora", "ia3") else []))
-            for name in STRATEGIES}
+from helpers import EXPORT_STRATEGIES as STRATEGIES
+from helpers import OFFLINE, one_line_error
 
 
 def evaluated(folder: Path, tmp_path: Path, *args: str) -> dict:
@@ -326,13 +266,6 @@ def test_selected_full_weights_are_pruned_to_the_selection(sweep, tmp_path, caps
     assert "kept no weights" in capsys.readouterr().err
 
 
-def one_line_error(capsys, code: int, fragment: str) -> None:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2
-    assert len(err) == 1 and err[0].startswith("peftsweep: error: "), err
-    assert fragment in err[0], err[0]
-
-
 def test_bad_input_is_one_line_and_exit_2(sweep, exports, tmp_path, capsys):
     sweep_dir, _, _ = sweep
     empty = tmp_path / "empty_sweep"
@@ -375,47 +308,3 @@ def test_best_seed_is_the_best_validation_then_the_lowest_seed():
     frame = pd.DataFrame({"seed": [3, 1, 2, 4], "val/accuracy": [0.8, 0.9, 0.9, float("nan")]})
     assert best_seed(frame, "accuracy", "max")["seed"] == 1
     assert best_seed(frame, "accuracy", "min")["seed"] == 3
-
-
-def test_register_puts_the_export_in_mlflows_registry_with_its_evidence(sweep, tmp_path,
-                                                                         capsys, monkeypatch):
-    pytest.importorskip("mlflow")
-    monkeypatch.chdir(tmp_path)  # a SQLite registry keeps its artifacts in ./mlruns
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    sweep_dir, data, jobs = sweep
-    uri = f"sqlite:///{tmp_path / 'registry.db'}"
-    out = tmp_path / "registered"
-    assert cli.main([str(sweep_dir), "--trial", "lora", "--out", str(out),
-                     "--register", "sentiment", "--tracking-uri", uri]) == 0
-    assert "registered models:/sentiment/1" in capsys.readouterr().err
-    version = MlflowClient(uri).get_model_version("sentiment", "1")
-    tags, result = version.tags, jobs["lora"][1]
-    assert tags["peftsweep.identity"] == result["identity"]
-    assert tags["peftsweep.selection.metric"] == "accuracy"
-    assert float(tags["peftsweep.selection.test_mean"]) == result["test"]["accuracy"]
-    assert tags["peftsweep.selection.test"] == bootstrap.TEST_NAME  # as the report compares
-    assert tags["peftsweep.selection.runner_up"].startswith("tiny/files/")
-    # The registered model is the export: MLflow's pyfunc gives the same labels.
-    (folder,) = out.iterdir()
-    texts = [row["text"] for row in csv.DictReader(open(data / "test.csv"))][:8]
-    mlflow.set_tracking_uri(uri)
-    served = mlflow.pyfunc.load_model("models:/sentiment/1").predict(texts)
-    ours = predict_frame(_load(folder), _frame(texts))
-    assert list(served["label"]) == list(ours["predicted_label"])
-
-
-def test_register_takes_one_plain_or_in_place_export(sweep, tmp_path, capsys, monkeypatch):
-    pytest.importorskip("mlflow")
-    monkeypatch.chdir(tmp_path)  # a SQLite registry keeps its artifacts in ./mlruns
-    sweep_dir, _, _ = sweep
-    capsys.readouterr()
-    out = tmp_path / "several"
-    one_line_error(capsys, cli.main([str(sweep_dir), "--out", str(out), "--register", "m",
-                                     "--tracking-uri", f"sqlite:///{tmp_path / 'r.db'}"]),
-                   "--register: the selection has 5 setups")
-    assert not out.exists()  # refused before anything was written
-    one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "prefix", "--out",
-                                     str(tmp_path / "p"), "--register", "m", "--tracking-uri",
-                                     f"sqlite:///{tmp_path / 'r.db'}"]), "prefix-tuning")
