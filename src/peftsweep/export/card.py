@@ -64,6 +64,25 @@ tokenizer = AutoTokenizer.from_pretrained("{path}")
 classify = pipeline("text-classification", model=model, tokenizer=tokenizer)
 ```"""
 
+LOAD_PEFT_ONLY = """transformers cannot apply this adapter ({peft_type}) in place (it refuses the
+method, or loads it without the trained values: checked at export), so the backbone sits in
+`base_model/` and PEFT applies the adapter and the trained task head:
+
+```python
+from peft import PeftModel
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+base = AutoModelForSequenceClassification.from_pretrained("{path}/base_model")
+model = PeftModel.from_pretrained(base, "{path}")
+tokenizer = AutoTokenizer.from_pretrained("{path}")
+classify = pipeline("text-classification", model=model, tokenizer=tokenizer)
+classify({example})
+```
+
+`AutoPeftModelForSequenceClassification.from_pretrained(".")` loads it as well, run from
+inside this folder (`adapter_config.json` names the base by the relative path
+`base_model`)."""
+
 
 def _table(rows: dict[str, Any]) -> str:
     lines = ["| | |", "|---|---|"]
@@ -104,6 +123,8 @@ def _use(meta: dict[str, Any], path: str) -> str:
     pair = len(meta["task"]["text_fields"]) == 2
     example = ('{"text": "A man plays a guitar.", "text_pair": "A man makes music."}' if pair
                else '"the plot was not dull"')
+    if meta["kind"] == "adapter" and meta["base_model"]["folder"] != ".":
+        return LOAD_PEFT_ONLY.format(path=path, example=example, peft_type=meta["peft_type"])
     parts = [USE_PIPELINE.format(path=path, example=example), LOAD_MODEL.format(path=path)]
     if meta["kind"] == "adapter":
         base = meta["base_model"]

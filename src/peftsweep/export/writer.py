@@ -3,8 +3,9 @@
 A plain model (full, BitFit, head) is a ``save_pretrained`` model + tokenizer.
 A PEFT model is its adapter with the trained head in it beside the frozen backbone
 (with the task's label config and the tokenizer): in the folder itself where
-transformers applies the adapter on loading (LoRA, IA3: ``pipeline(model=folder)``
-works), in ``base_model/`` for prompt-learning methods that only PEFT loads.
+transformers applies the adapter on loading and gets the trial's logits (LoRA, IA3,
+LoHa, ...: ``pipeline(model=folder)`` works; checked at export, see in_place.py), in
+``base_model/`` for the methods only PEFT loads (prompt learning, VeRA, DoRA).
 ``merge=True`` adds ``merged/``, the adapter folded into a plain model where the
 method allows it. Every export carries ``peftsweep_export.json``, which
 ``peftsweep predict`` and ``peftsweep evaluate`` read.
@@ -25,6 +26,7 @@ from peftsweep.export.base_model import BASE_DIR, IN_PLACE, base_model
 from peftsweep.export.card import model_card
 from peftsweep.export.evidence import selection_evidence
 from peftsweep.export.format import FORMAT, METADATA_FILE
+from peftsweep.export.in_place import loads_in_place
 from peftsweep.export.rebuild import Rebuilt, build_base, rebuild
 from peftsweep.export.reproduce import reproduce_command
 from peftsweep.report.selection import Chosen
@@ -61,11 +63,11 @@ def _finish(folder: Path, meta: dict[str, Any], tokenizer, command: str) -> None
     (folder / "README.md").write_text(model_card(meta, command), encoding="utf-8")
 
 
-def _save_adapter(model, chosen: Chosen, tokenizer, staging: Path) -> dict[str, Any]:
-    """The adapter and the frozen backbone it applies to; returns how the base is named."""
+def _save_adapter(model, chosen: Chosen, tokenizer, staging: Path,
+                  where: str) -> dict[str, Any]:
+    """The adapter and the frozen backbone it applies to, in ``staging/where``; returns
+    how the base is named."""
     config = model.peft_config[model.active_adapter]
-    # transformers loads adapters in place, but not prompt learning (prefix tuning).
-    where = BASE_DIR if getattr(config, "is_prompt_learning", False) else IN_PLACE
     base = base_model(chosen.result["config"]["model"], where)
     config.base_model_name_or_path, config.revision = base.name_or_path, base.revision
     # PEFT adds the task head to the strategy's own list: save each module once.
@@ -77,6 +79,19 @@ def _save_adapter(model, chosen: Chosen, tokenizer, staging: Path) -> dict[str, 
     if where != IN_PLACE:  # a pipeline given the base folder finds its tokenizer too
         tokenizer.save_pretrained(str(staging / where))
     return {**base._asdict(), "folder": where}
+
+
+def _save_peft(model, chosen: Chosen, tokenizer, staging: Path) -> dict[str, Any]:
+    """In place where transformers loads the adapter exactly, else in ``base_model/``."""
+    config = model.peft_config[model.active_adapter]
+    if not getattr(config, "is_prompt_learning", False):  # transformers skips prompts
+        base = _save_adapter(model, chosen, tokenizer, staging, IN_PLACE)
+        tokenizer.save_pretrained(str(staging))
+        if loads_in_place(staging, model, tokenizer):
+            return base
+        shutil.rmtree(staging)
+        staging.mkdir()
+    return _save_adapter(model, chosen, tokenizer, staging, BASE_DIR)
 
 
 def _merged(model) -> nn.Module:
@@ -106,7 +121,7 @@ def write_export(chosen: Chosen, out: Path, merge: bool = False, overwrite: bool
     try:
         if is_peft(model):
             meta = metadata(chosen, built, "adapter", evidence)
-            meta["base_model"] = _save_adapter(model, chosen, tokenizer, staging)
+            meta["base_model"] = _save_peft(model, chosen, tokenizer, staging)
             meta["peft_type"] = str(model.peft_config[model.active_adapter].peft_type.value)
             _finish(staging, meta, tokenizer, command)
             if merge:
