@@ -31,18 +31,28 @@ class Expected:
     trials: int
     same: dict  # dotted key -> the value every trial has
     swept: dict = field(default_factory=dict)  # dotted key -> the values across the grid
+    offline: bool = False  # built-in data on built-in or packaged models: no stand-ins
 
 
 EXPECTED = {
     "demo": Expected(
         8, {"model.name": "tiny", "data.name": "demo", "epochs": 8, "batch_size": 32},
-        {"strategy.name": {"full", "bitfit"}, "lr": {2e-3, 1e-3}, "seed": {1, 2}}),
+        {"strategy.name": {"full", "bitfit"}, "lr": {2e-3, 1e-3}, "seed": {1, 2}},
+        offline=True),
     "demo_minilm": Expected(
         16, {"model.name": "minilm", "model.pretrained": True, "data.name": "demo",
              "data.demo_size": 256, "epochs": 2, "batch_size": 16,
              "trainer.group_by_length": False},
         {"strategy.name": {"full", "bitfit", "lora", "head"}, "lr": {1e-4, 1e-2},
-         "seed": {1, 2}}),
+         "seed": {1, 2}}, offline=True),
+    "peft_methods": Expected(
+        48, {"model.name": "minilm", "model.pretrained": True, "data.name": "demo",
+             "data.demo_size": 256, "epochs": 2, "batch_size": 16, "strategy.budget": "0.1%"},
+        # dora and rslora are LoRA with an option; prefix is its own strategy.
+        {"strategy.name": {"peft", "prefix"}, "strategy.use_dora": {True, None},
+         "strategy.use_rslora": {True, None}, "lr": {3e-3, 3e-2}, "seed": {1, 2, 3},
+         "strategy.method": {"lora", "adalora", "loha", "oft", "prompt_tuning", None}},
+        offline=True),
     "bert_tiny_imdb_grid": Expected(
         40, {"model.name": "bert_tiny", "data.name": "imdb", "epochs": 4, "seed": 1,
              "model.pretrained": True},
@@ -128,8 +138,7 @@ def stand_ins(tmp_path_factory) -> list[str]:
 
 
 def _offline(preset: str, stand_ins: list[str]) -> list[str]:
-    """The built-in demo task on built-in or packaged models needs no stand-ins."""
-    return [] if preset.startswith("demo") else stand_ins
+    return [] if EXPECTED[preset].offline else stand_ins
 
 
 def _value(cfg, dotted: str):
