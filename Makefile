@@ -14,7 +14,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory bench-methods clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -91,6 +91,9 @@ bench-search: $(STAMP) ## Grid vs confirmed, pruned search over 3 search seeds: 
 
 bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; ~1 h on 2 CPU cores; docs/benchmarks.md)
 	$(PY) benchmarks/run.py --parity --out $(BENCH_OUT) $(ARGS)
+
+bench-methods: $(STAMP) ## Speed and memory of every PEFT method vs the plain loop, bert_tiny and minilm (docs/benchmarks.md)
+	$(PY) benchmarks/run.py --phases methods --repeats 1 --out $(BENCH_OUT)/methods $(ARGS)
 
 bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)
 	$(PY) benchmarks/memory.py --model $(if $(filter command line,$(origin MODEL)),$(MODEL),bert_base) $(ARGS)

@@ -18,6 +18,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STRATEGIES = ("full", "bitfit", "lora")
+# Every PEFT method peftsweep trains (presets, and OFT through strategy=peft), for `methods`.
+METHODS = ("lora", "dora", "rslora", "adalora", "loha", "lokr", "vera", "oft", "ia3",
+           "prompt_tuning", "p_tuning", "prefix")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Sizes:
     parity_systems: tuple = ("ours", "hf")  # of phases.PARITY_SYSTEMS
     parity_workers: int = 1  # parity runs at once
     timeout_s: float = 3600.0  # per child process
+    method_samples: dict = field(default_factory=dict)  # rows per model in `methods`
 
 
 PROFILES = {
@@ -55,9 +59,10 @@ PROFILES = {
                    demo_overrides=("epochs=1", "data.demo_size=256"), parity_train=96,
                    parity_eval=64, parity_max_length=64,
                    parity_epochs=dict.fromkeys(STRATEGIES, 1), parity_seeds=(1,),
-                   timeout_s=300.0),
+                   timeout_s=300.0, method_samples={"bert_tiny": 96, "minilm": 32}),
     # ~1 hour on 2 CPU cores; a minilm step costs ~20 BERT-tiny steps, so it gets fewer rows.
-    "cpu": Sizes("cpu", 1024, 256, repeats=2, model_samples={"minilm": 256}),
+    "cpu": Sizes("cpu", 1024, 256, repeats=2, model_samples={"minilm": 256},
+                 method_samples={"bert_tiny": 512, "minilm": 128}),
     "gpu": Sizes("gpu", 16384, 512, parity_train=8000, parity_eval=2000,
                  parity_max_length=256, parity_workers=6, timeout_s=600.0),
 }

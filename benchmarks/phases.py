@@ -13,7 +13,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from itertools import product
 
-from bench import REPO, Bench, run_child
+from bench import METHODS, REPO, Bench, run_child
 
 # System -> (worker system, extra overrides). `ours_random` is a control: our trial on HF
 # Trainer's random batches, so that ours_random/HF compares the two loops alone.
@@ -29,10 +29,10 @@ PARITY_SYSTEMS = {"ours": ("ours", []),
 MODELS = {"bert_tiny": ["model=bert_tiny", "model.pretrained=false"], "minilm": ["model=minilm"]}
 
 
-def throughput_data(b: Bench, model: str) -> list[str]:
+def throughput_data(b: Bench, model: str, rows: int | None = None) -> list[str]:
     """IMDb (the first rows of a seeded shuffle) when present, else the built-in demo data."""
     s = b.sizes
-    rows = s.model_samples.get(model, s.samples)
+    rows = rows or s.model_samples.get(model, s.samples)
     common = [f"data.max_length={s.max_length}", f"data.max_eval_samples={s.eval_samples}"]
     if b.imdb is None:
         return ["data=demo", f"data.demo_size={rows}", *common]
@@ -73,6 +73,25 @@ def throughput(b: Bench) -> None:
                                "-".join(map(str, key.values())))
             b.append("throughput", {**key, **record, "load_before": load,
                                     "overrides": overrides})
+
+
+def methods(b: Bench) -> None:
+    """Every PEFT method, our trial against the plain loop on the same PEFT model."""
+    s = b.sizes
+    for model in s.models:
+        rows = s.method_samples.get(model) or s.model_samples.get(model, s.samples)
+        for strategy, repeat, system in product(METHODS, range(s.repeats), ("ours", "plain")):
+            overrides = [*MODELS[model], f"strategy={strategy}",
+                         *throughput_data(b, model, rows), f"batch_size={s.batch_size}",
+                         f"epochs={s.epochs}", f"lr={s.lr}", "seed=1"]
+            key = {"model": model, "strategy": strategy, "system": system, "repeat": repeat}
+            print(f"methods {model} {strategy} {system} #{repeat} ...", flush=True)
+            load = round(os.getloadavg()[0], 2)
+            record = b.measure({"system": system, "overrides": overrides},
+                               "method-" + "-".join(map(str, key.values())))
+            b.append("methods", {**key, **record, "rows": rows, "load_before": load,
+                                 "load_after": round(os.getloadavg()[0], 2),
+                                 "overrides": overrides})
 
 
 def overhead(b: Bench) -> None:
@@ -120,4 +139,4 @@ def parity(b: Bench) -> None:
             future.result()
 
 
-PHASES = {"throughput": throughput, "overhead": overhead, "parity": parity}
+PHASES = {"throughput": throughput, "overhead": overhead, "parity": parity, "methods": methods}

@@ -170,7 +170,46 @@ def parity(records: list[dict], machine: dict) -> list[str]:
     return [*lines, *table(head, rows), "", *failures(records)]
 
 
-SECTIONS = {"throughput": [throughput, memory], "overhead": [overhead], "parity": [parity]}
+METHODS_SETUP = (
+    "Each PEFT method peftsweep trains, our trial against the plain loop on the same PEFT "
+    "model (built by the trial's own code, so only the loop differs; AdaLoRA's rank "
+    "allocator stepped by both): {data}, {rows}; max_length {max_length}, batch size "
+    "{batch_size}, {epochs} epoch(s), AdamW lr {lr:g}. Train samples/s counts the training "
+    "steps only; peak RSS is the whole process. Each figure is the fastest of {repeats} "
+    "repeat(s). Measured on {cpu} ({cores} cores), {gpu}, started {started_at}, load average "
+    "{load_low}-{load_high} before the runs, command `{command}`.")
+
+
+def methods(records: list[dict], machine: dict) -> list[str]:
+    s, good = machine["sizes"], [r for r in records if ok(r)]
+    loads = [r["load_before"] for r in records if "load_before" in r] or [0.0]
+    rows_text = ", ".join(f"{n} rows for {m}" for m, n in s["method_samples"].items()
+                          if m in s["models"])
+    setup = METHODS_SETUP.format(
+        data=machine["throughput_data"], rows=rows_text, repeats=s["repeats"],
+        cpu=machine["cpu"], cores=machine["cores"], gpu=machine.get("gpu") or "no GPU",
+        started_at=machine["started_at"], load_low=min(loads), load_high=max(loads),
+        command=machine["command"], **{k: s[k] for k in ("max_length", "batch_size",
+                                                         "epochs", "lr")})
+    rows = []
+    for (model, strategy), systems in _fastest(good).items():
+        ours, plain = systems.get("ours", {}), systems.get("plain", {})
+        a, b = ours.get("train_samples_per_s"), plain.get("train_samples_per_s")
+        rows.append([model, strategy, fmt(ours.get("trainable") or plain.get("trainable"), 0),
+                     _rate(a), _rate(b), fmt(a / b if a and b else None, 2, "x"),
+                     fmt(ours.get("peak_rss_mb"), 0), fmt(plain.get("peak_rss_mb"), 0),
+                     fmt(ours.get("gpu_peak_mb"), 0), fmt(plain.get("gpu_peak_mb"), 0)])
+    head = ["model", "method", "trainable params", "ours samples/s", "plain PEFT loop "
+            "samples/s", "ours/plain", "ours peak RSS MB", "plain peak RSS MB",
+            "ours GPU peak MB", "plain GPU peak MB"]
+    return ["## Speed and memory per PEFT method", "", setup, "", *table(head, rows), "",
+            *failures(records)]
+
+
+SECTIONS = {"throughput": [throughput, memory], "overhead": [overhead], "parity": [parity],
+            "methods": [methods]}
+# Phases whose numbers the header's machine table describes; `methods` names its own.
+HEADER_PHASES = ("throughput", "overhead", "parity")
 
 
 def _header(machine: dict) -> list[str]:
@@ -186,16 +225,37 @@ def _header(machine: dict) -> list[str]:
             "", "## Machine", "", *table(["", ""], rows), ""]
 
 
+def _split(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The lines before the first section, and each ``## `` section's lines by heading."""
+    lead, sections, current = [], {}, None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = sections.setdefault(line, [])
+        (lead if current is None else current).append(line)
+    return lead, sections
+
+
 def render(out: Path, doc: Path) -> str:
+    """Regenerate the sections of the phases OUT holds; keep every other section of
+    ``doc`` (the header too, unless OUT holds a phase the header describes)."""
     machine = json.loads((out / "machine.json").read_text())
-    lines = _header(machine)
-    for phase, sections in SECTIONS.items():
+    new: dict[str, list[str]] = {}
+    for phase, renderers in SECTIONS.items():
         path = out / f"{phase}.json"
         records = json.loads(path.read_text()) if path.exists() else []
-        if records:
-            lines += [line for section in sections for line in section(records, machine)]
+        for renderer in renderers if records else []:
+            _, parts = _split("\n".join(renderer(records, machine)))
+            new.update(parts)
+    if set(machine.get("phases") or HEADER_PHASES) & set(HEADER_PHASES):
+        _, header = _split("\n".join(_header(machine)))
+        new.update(header)
     old = doc.read_text() if doc.exists() else ""
-    findings = old[old.index(FINDINGS):] if FINDINGS in old else f"{FINDINGS}\n\n_None yet._\n"
-    text = "\n".join(lines) + "\n" + findings
+    old_lead, old_sections = _split(old)
+    lead = old_lead or _header(machine)[:4]
+    findings = old_sections.pop(FINDINGS, None) or [FINDINGS, "", "_None yet._"]
+    merged = {heading: new.pop(heading, lines) for heading, lines in old_sections.items()}
+    merged.update(new)  # sections new to the document go last, before the findings
+    body = [line for lines in merged.values() for line in lines]
+    text = "\n".join([*lead, *body, *findings]).rstrip("\n") + "\n"
     doc.write_text(text)
     return text

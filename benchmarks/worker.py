@@ -144,6 +144,9 @@ def run_plain(w) -> dict:
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
     dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(w.precision)
     rng, pad_id = np.random.default_rng(cfg.seed), w.tokenizer.pad_token_id or 0
+    # AdaLoRA's rank allocator is the loop's to step, as PEFT's own examples do.
+    allocate = getattr(getattr(model, "base_model", None), "update_and_allocate", None)
+    step = 0
     _sync(w.device)
     started = time.perf_counter()
     for _ in range(cfg.epochs):
@@ -156,6 +159,9 @@ def run_plain(w) -> dict:
             if cfg.trainer.gradient_clip_val:
                 torch.nn.utils.clip_grad_norm_(trainable, cfg.trainer.gradient_clip_val)
             optimizer.step()
+            if allocate is not None:
+                allocate(step)
+            step += 1
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
     _sync(w.device)

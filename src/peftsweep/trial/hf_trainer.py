@@ -9,6 +9,7 @@ training loop differs. HF Trainer needs ``accelerate`` (the ``dev`` extra).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +51,10 @@ def build_workload(cfg: TrialConfig) -> Workload:
     tokenizer = load_tokenizer(cfg.model, cfg.cache_dir)
     splits = prepare(cfg.data, tokenizer, cfg.cache_dir)
     backbone = build_backbone(cfg.model, task_spec(cfg.data), tokenizer, cfg.cache_dir)
-    model = apply_strategy(backbone, trial_strategy(cfg), FAMILIES[cfg.model.family])
+    batches = math.ceil(len(splits["train"]) / cfg.batch_size)
+    steps = math.ceil(batches / cfg.trainer.accumulate_grad_batches) * cfg.epochs
+    model = apply_strategy(backbone, trial_strategy(cfg), FAMILIES[cfg.model.family],
+                           total_steps=steps)  # AdaLoRA's schedule needs the step count
     device = torch.device("cuda" if runtime.use_gpu(cfg) else "cpu")
     return Workload(cfg, tokenizer, splits, model, device, runtime.precision(cfg))
 
