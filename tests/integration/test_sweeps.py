@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -86,9 +87,23 @@ def _wait_for(path_glob: Path, pattern: str, proc: subprocess.Popen, timeout: fl
     raise TimeoutError(pattern)
 
 
+def csv_rows(job_dir: Path) -> list[dict]:
+    with open(job_dir / "csv" / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def tensorboard_scalars(job_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(job_dir / "tensorboard")).Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}
+
+
 def test_sigkill_then_rerun_resumes_and_matches(run_train, cache_dir, tmp_path):
-    args = ["-m", "data.demo_size=400", "batch_size=32", "lr=2e-3", "logger=none",
-            "epochs=8", "seed=1,2"]
+    # The default loggers (TensorBoard + CSV): a resumed trial keeps every row of both.
+    args = ["-m", "data.demo_size=400", "batch_size=32", "lr=2e-3", "epochs=8", "seed=1,2",
+            "trainer.log_every_n_steps=5"]
     sweep = tmp_path / "killed"
     env = {**os.environ, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir)}
     proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, f"resume={sweep}"],
@@ -115,6 +130,23 @@ def test_sigkill_then_rerun_resumes_and_matches(run_train, cache_dir, tmp_path):
     assert killed["history"] == reference["history"]
     assert killed["test"] == reference["test"]
     assert killed["best"] == reference["best"]
+    killed_dir = next(p.parent for p in sweep.rglob("result.json") if "seed2" in str(p))
+    clean_dir = next(p.parent for p in (tmp_path / "clean").rglob("result.json")
+                     if "seed2" in str(p))
+    # Every row once, in order: the rows before the kill kept, the redone steps not twice.
+    rows, expected = csv_rows(killed_dir), csv_rows(clean_dir)
+    assert [r["step"] for r in rows] == [r["step"] for r in expected]
+    assert any(int(r["step"]) < killed["resumed_from_step"] for r in rows)
+    for row, want in zip(rows, expected, strict=True):
+        assert row.keys() == want.keys()
+        assert [k for k, v in row.items() if v] == [k for k, v in want.items() if v]
+        assert [float(v) for v in row.values() if v] == pytest.approx(
+            [float(v) for v in want.values() if v], rel=1e-6), row["step"]
+    scalars, want_scalars = tensorboard_scalars(killed_dir), tensorboard_scalars(clean_dir)
+    assert scalars.keys() == want_scalars.keys()
+    for tag, points in want_scalars.items():
+        assert [s for s, _ in scalars[tag]] == [s for s, _ in points], tag
+        assert [v for _, v in scalars[tag]] == pytest.approx([v for _, v in points]), tag
 
 
 def test_resume_names_results_made_under_an_older_identity(run_train, tmp_path):

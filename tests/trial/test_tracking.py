@@ -108,7 +108,7 @@ def test_mlflow_tracking_uri_sends_runs_there_and_not_to_the_sweep(tmp_path, cac
     job_dir.mkdir(parents=True)
     loggers = tracking.build_loggers(cfg, job_dir)
     assert [type(logger).__name__ for logger in loggers] == [
-        "TensorBoardLogger", "CSVLogger", "MLFlowLogger"]
+        "TensorBoardLogger", "ResumableCSVLogger", "MLFlowLogger"]
     runs = MlflowClient(elsewhere).search_runs(
         [MlflowClient(elsewhere).get_experiment_by_name("peftsweep").experiment_id])
     assert [r.data.tags[tracking.IDENTITY_TAG] for r in runs] == [cfg.identity()]
@@ -126,7 +126,7 @@ def test_default_logger_writes_no_mlflow_store(cache_dir, tmp_path):
     cfg = config("logger=default")
     assert cfg.logger.mlflow is None
     names = [type(logger).__name__ for logger in tracking.build_loggers(cfg, tmp_path / "job")]
-    assert names == ["TensorBoardLogger", "CSVLogger"]
+    assert names == ["TensorBoardLogger", "ResumableCSVLogger"]
     assert not (tmp_path / tracking.MLFLOW_STORE).exists()
 
 

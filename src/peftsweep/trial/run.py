@@ -32,11 +32,12 @@ from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result, wri
 from peftsweep.strategies import apply_strategy, step_hook
 from peftsweep.study.pruning import Pruned, context
 from peftsweep.trial import distributed, memory, runtime, stopping, wandb_run, weights
+from peftsweep.trial.checkpoints import resume_checkpoint
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.outcomes import test_examples
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.tracking import log_trial_end
-from peftsweep.trial.training import PhaseTimer, build_trainer, resume_checkpoint
+from peftsweep.trial.training import PhaseTimer, build_trainer
 
 log = logging.getLogger(__name__)
 
@@ -139,21 +140,22 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
                                 after_step=step_hook(model, strategy))
     module.set_test_splits(datamodule.test_split_names)
     timer = PhaseTimer()
-    trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer)
+    resume_path, resumed_step = resume_checkpoint(job_dir)
+    trainer, best_ckpt = build_trainer(cfg, job_dir, spec.main_metric, timer, resumed_step)
     progress.update(trainer=trainer, module=module)
     if "heartbeat" in progress:  # rank 0 only: other DDP ranks write nothing
         trainer.callbacks.append(progress["heartbeat"])
     setup_s = time.time() - started
-    resume_path, resumed_step = resume_checkpoint(job_dir)
     if resume_path:
         log.info("resuming from %s (step %s)", resume_path, resumed_step)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path)
+    # Plain data only: a checkpoint that names code is refused (trial/checkpoints.py).
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
     history = list(module.history)
     stopped = stopping.record(trainer)  # before test(), which restores callback states
     best = _best(history, spec.main_metric)
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
-                 verbose=False)
+                 verbose=False, weights_only=True)
     # The module now holds the best checkpoint's weights (restored by test); rank 0 writes.
     kept = (weights.keep(module.model, job_dir, cfg.trainer.keep_weights,
                          cfg.trainer.full_weights, params) if trainer.is_global_zero else None)

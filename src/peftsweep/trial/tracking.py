@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.loggers import (
-    CSVLogger,
     Logger,
     MLFlowLogger,
     TensorBoardLogger,
@@ -25,22 +24,28 @@ from pytorch_lightning.loggers import (
 from peftsweep.spec.config import TrialConfig
 from peftsweep.trial import wandb_run
 from peftsweep.trial.distributed import launched_rank
+from peftsweep.trial.log_rows import ResumableCSVLogger
 from peftsweep.trial.mlflow_runs import IDENTITY_TAG, MLFLOW_STORE, TRIAL_TAG, trial_logger
 
 __all__ = ["IDENTITY_TAG", "MLFLOW_STORE", "TRIAL_TAG", "build_loggers", "log_trial_end"]
 
 
-def build_loggers(cfg: TrialConfig, job_dir: Path, resuming: bool = False) -> list[Logger]:
-    """The trial's loggers; ``resuming`` (from a checkpoint): trackers continue its run."""
+def build_loggers(cfg: TrialConfig, job_dir: Path,
+                  resumed_step: int | None = None) -> list[Logger]:
+    """The trial's loggers; ``resumed_step`` (continuing from a checkpoint of that step):
+    each continues what it wrote up to that step, and trackers continue their runs."""
     job_dir = Path(job_dir)
     identity = cfg.identity()
     loggers: list[Logger] = []
+    resuming = resumed_step is not None
     if cfg.logger.tensorboard:
         # No placeholder hp_metric: the real metrics are written at the trial's end.
-        loggers.append(TensorBoardLogger(str(job_dir), name="tensorboard", version="",
-                                         default_hp_metric=False))
+        # purge_step: TensorBoard hides what the killed run logged after the checkpoint.
+        loggers.append(TensorBoardLogger(
+            str(job_dir), name="tensorboard", version="", default_hp_metric=False,
+            **({"purge_step": resumed_step + 1} if resuming else {})))
     if cfg.logger.csv:
-        loggers.append(CSVLogger(str(job_dir), name="csv", version=""))
+        loggers.append(ResumableCSVLogger(job_dir, resumed_step))
     if launched_rank() > 0:  # DDP: the trackers' runs belong to rank 0 alone
         return loggers
     if cfg.logger.mlflow is not None:

@@ -12,9 +12,8 @@ from pytorch_lightning.trainer.states import TrainerFn
 
 from peftsweep.spec.config import TrialConfig
 from peftsweep.trial import distributed, runtime, stopping
+from peftsweep.trial.checkpoints import CHECKPOINT_DIR
 from peftsweep.trial.tracking import build_loggers
-
-CHECKPOINT_DIR = "checkpoints"
 
 
 def _now() -> float:
@@ -82,8 +81,9 @@ class ReseedBeforeFit(Callback):
             pl.seed_everything(self.seed, workers=True, verbose=False)
 
 
-def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
-                  timer: PhaseTimer) -> tuple[pl.Trainer, ModelCheckpoint]:
+def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str, timer: PhaseTimer,
+                  resumed_step: int | None = None) -> tuple[pl.Trainer, ModelCheckpoint]:
+    """``resumed_step``: the step of the checkpoint the trial continues from, if any."""
     best = ModelCheckpoint(dirpath=str(job_dir / CHECKPOINT_DIR), filename="best",
                            monitor=f"val/{metric}", mode="max", save_top_k=1, save_last=True,
                            enable_version_counter=False)
@@ -97,9 +97,8 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
         accumulate_grad_batches=cfg.trainer.accumulate_grad_batches,
         val_check_interval=cfg.trainer.val_check_interval,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
-        # A trial continuing from its last checkpoint continues its trackers' runs too.
-        logger=build_loggers(cfg, job_dir,
-                             resuming=(job_dir / CHECKPOINT_DIR / "last.ckpt").exists()) or False,
+        # A trial continuing from its last checkpoint continues its logs and trackers' runs.
+        logger=build_loggers(cfg, job_dir, resumed_step=resumed_step) or False,
         callbacks=[best, timer, ReseedBeforeFit(cfg.seed), *stopping.callbacks(cfg, metric)],
         enable_progress_bar=cfg.trainer.enable_progress_bar,
         enable_model_summary=False,
@@ -107,16 +106,3 @@ def build_trainer(cfg: TrialConfig, job_dir: Path, metric: str,
         deterministic=not on_gpu,
     )
     return trainer, best
-
-
-def resume_checkpoint(job_dir: Path) -> tuple[str | None, int | None]:
-    """The last checkpoint of an interrupted run and its step, if readable; else start fresh."""
-    last = Path(job_dir) / CHECKPOINT_DIR / "last.ckpt"
-    if not last.exists():
-        return None, None
-    try:
-        state = torch.load(last, map_location="cpu", weights_only=False)
-    except Exception:  # noqa: BLE001 - a torn write from a killed process
-        last.unlink(missing_ok=True)
-        return None, None
-    return str(last), int(state.get("global_step", 0))
