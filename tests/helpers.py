@@ -191,3 +191,9 @@ def one_line_error(capsys, code: int, fragment: str) -> None:
 
 # The strategies tests/export trains once each (conftest.py) and exports.
 EXPORT_STRATEGIES = ("full", "bitfit", "lora", "ia3", "prefix")
+# Every PEFT preset (and OFT through strategy=peft), as tests/export trains and exports them.
+PEFT_PRESETS = {"dora": ["strategy=dora"], "rslora": ["strategy=rslora"],
+                "adalora": ["strategy=adalora"], "loha": ["strategy=loha"],
+                "lokr": ["strategy=lokr"], "vera": ["strategy=vera"],
+                "prompt_tuning": ["strategy=prompt_tuning"], "p_tuning": ["strategy=p_tuning"],
+                "oft": ["strategy=peft", "strategy.method=oft"]}

@@ -16,6 +16,7 @@ from peftsweep.sweep.preflight import check_sweep
 from peftsweep.trial.run import run_trial
 
 from helpers import EXPORT_STRATEGIES as STRATEGIES
+from helpers import PEFT_PRESETS
 
 # Short trials that still learn the easy task below (full and LoRA: ~all but the noise).
 SETTINGS = ["epochs=2", "batch_size=16", "lr=1e-2", "logger=none", "data=files",
@@ -73,3 +74,18 @@ def exports(sweep, tmp_path_factory):
     out = tmp_path_factory.mktemp("exports")
     return {name: export(sweep_dir, name, out, *(["--merge"] if name in ("lora", "ia3") else []))
             for name in STRATEGIES}
+
+
+@pytest.fixture(scope="package")
+def method_exports(sweep, tmp_path_factory):
+    """Every PEFT preset trained one epoch on the easy task and exported (merged where PEFT
+    merges): name -> (job folder, result, export folder)."""
+    _, data, _ = sweep
+    root = tmp_path_factory.mktemp("methods")
+    trained = {}
+    for name, overrides in PEFT_PRESETS.items():
+        job_dir, result = trial(root / "sweep", name, *SETTINGS, "epochs=1",
+                                f"data.data_dir={data}", *overrides)
+        merge = [] if name in ("prompt_tuning", "p_tuning") else ["--merge"]
+        trained[name] = (job_dir, result, export(root / "sweep", name, root / "out", *merge))
+    return trained

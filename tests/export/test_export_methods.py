@@ -13,33 +13,16 @@ from pathlib import Path
 
 import pytest
 import torch
-from export.conftest import SETTINGS, export, trial
 
 from peftsweep.cli import evaluate
 from peftsweep.export.loading import load_export, logits, tokenize
 from peftsweep.export.rebuild import rebuild
 
-METHODS = {"dora": ["strategy=dora"], "rslora": ["strategy=rslora"],
-           "adalora": ["strategy=adalora"], "loha": ["strategy=loha"],
-           "lokr": ["strategy=lokr"], "vera": ["strategy=vera"],
-           "prompt_tuning": ["strategy=prompt_tuning"], "p_tuning": ["strategy=p_tuning"],
-           "oft": ["strategy=peft", "strategy.method=oft"]}
+from helpers import PEFT_PRESETS
+
 PROMPT_LEARNING = ("prompt_tuning", "p_tuning")
 TEXTS = ["the plot was dull", "the acting was wonderful and the ending was great",
          "the music was fine"]
-
-
-@pytest.fixture(scope="module")
-def methods(sweep, tmp_path_factory):
-    _, data, _ = sweep
-    root = tmp_path_factory.mktemp("methods")
-    trained = {}
-    for name, overrides in METHODS.items():
-        job_dir, result = trial(root / "sweep", name, *SETTINGS, "epochs=1",
-                                f"data.data_dir={data}", *overrides)
-        merge = [] if name in PROMPT_LEARNING else ["--merge"]
-        trained[name] = (job_dir, result, export(root / "sweep", name, root / "out", *merge))
-    return trained
 
 
 def trial_logits(job_dir: Path, result: dict, batch: dict) -> torch.Tensor:
@@ -62,12 +45,12 @@ def in_folder(folder: Path, load):
 
 
 @pytest.mark.integration  # nine trials and their exports: ~40 s on 2 cores
-@pytest.mark.parametrize("name", list(METHODS))
-def test_every_method_exports_its_trial_model(methods, tmp_path, name):
+@pytest.mark.parametrize("name", list(PEFT_PRESETS))
+def test_every_method_exports_its_trial_model(method_exports, tmp_path, name):
     from peft import AutoPeftModelForSequenceClassification, PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    job_dir, result, folder = methods[name]
+    job_dir, result, folder = method_exports[name]
     ours = load_export(folder, "cpu")
     batch = tokenize(ours, [TEXTS])
     expected = trial_logits(job_dir, result, batch)
@@ -99,13 +82,13 @@ def test_every_method_exports_its_trial_model(methods, tmp_path, name):
 
 
 @pytest.mark.integration
-def test_in_place_exactly_when_transformers_loads_the_adapter_right(methods):
+def test_in_place_exactly_when_transformers_loads_the_adapter_right(method_exports):
     """The layout follows from a check, not a list: in place iff transformers' own loading
     of the folder gives the trial's logits."""
     from transformers import AutoModelForSequenceClassification
 
     layouts = {}
-    for name, (job_dir, result, folder) in methods.items():
+    for name, (job_dir, result, folder) in method_exports.items():
         meta = json.loads((folder / "peftsweep_export.json").read_text())
         layouts[name] = meta["base_model"]["folder"]
         assert (folder / "base_model").is_dir() == (layouts[name] == "base_model")

@@ -20,12 +20,14 @@ from peftsweep.compose.session import conf_dir
 from peftsweep.compose.validate import validate
 from peftsweep.errors import UserError
 from peftsweep.sweep import dry_run, placement, progress, summary
+from peftsweep.sweep.naming import trial_folder_name
 from peftsweep.sweep.plan import build_plan
 from peftsweep.sweep.preflight import check_grid
 from peftsweep.sweep.resolvers import register_resolvers
 from peftsweep.sweep.search.preflight import check_search, normalize_overrides, search_requested
 from peftsweep.sweep.search.warm_start import summary_line
 from peftsweep.trial import runtime
+from peftsweep.trial.checkpoints import check_resumable
 from peftsweep.trial.run import run_trial
 
 CONF_DIR = conf_dir()
@@ -88,6 +90,8 @@ def _preflight(overrides: list[str], multirun: bool) -> bool:
         print(f"peftsweep: {len(search.configs)} trial(s) checked", file=sys.stderr)
         return True
     grid = check_grid(overrides, multirun, CONF_DIR)
+    if grid.resume and Path(grid.resume).is_dir():  # what a resume would load, checked now
+        check_resumable([Path(grid.resume) / trial_folder_name(cfg) for cfg in grid.configs])
     print(f"peftsweep: {len(grid.configs)} trial(s) checked", file=sys.stderr)
     if grid.dry_run:
         dry_run.print_plan(build_plan(grid.jobs, grid.configs, grid.resume), grid.resume)
