@@ -180,3 +180,34 @@ def test_dynamic_padding_to_multiple():
     assert batch["input_ids"].shape == (2, 8)
     assert batch["attention_mask"][1].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
     assert batch["labels"].tolist() == [1, 0]
+
+
+def _imdb_files(folder, train: str, encoding: str = "utf-8") -> DataConfig:
+    (folder / "train.csv").write_bytes(train.encode(encoding))
+    (folder / "test.csv").write_text("text,label\ngood,1\nbad,0\n")
+    return DataConfig(name="imdb", task="imdb", source="files", data_dir=str(folder),
+                      selection="split_train", test_on="test", validation_fraction=0.2)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "\ufeff", " \r\n"])
+def test_an_empty_file_says_so(tmp_path, content):
+    with pytest.raises(DataError, match=r"train.csv is empty \(no header, no rows\)"):
+        load_raw(_imdb_files(tmp_path, content))
+
+
+def test_a_csv_with_a_byte_order_mark_and_crlf_line_ends_reads_as_any_other(tmp_path):
+    rows = "".join(f"review {i},{i % 2}\r\n" for i in range(10))
+    data = _imdb_files(tmp_path, "text,label\r\n" + rows, encoding="utf-8-sig")
+    splits = select_splits(load_raw(data), data, task_spec(data))
+    assert splits["train"].column_names == ["text", "labels"]  # no "\ufefftext"
+    texts = sorted([*splits["train"]["text"], *splits["validation"]["text"]])
+    assert texts == sorted(f"review {i}" for i in range(10))  # no "\r" left on a value
+    labels = [*splits["train"]["labels"], *splits["validation"]["labels"]]
+    assert sorted(labels) == [0] * 5 + [1] * 5
+
+
+def test_labels_of_one_class_get_a_warning(tmp_path, capsys):
+    data = _imdb_files(tmp_path, "text,label\n" + "".join(f"r {i},1\n" for i in range(10)))
+    select_splits(load_raw(data), data, task_spec(data))
+    err = capsys.readouterr().err
+    assert "peftsweep: warning: data: every training label is 'pos' (one class of 2)" in err

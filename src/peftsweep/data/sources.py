@@ -56,6 +56,12 @@ def fingerprint_files(files: dict[str, Path]) -> dict[str, str]:
 
 def _load_file(path: Path, data: DataConfig) -> datasets.Dataset:
     builder = FILE_FORMATS[path.suffix]
+    with open(path, "rb") as handle:
+        start = handle.read(4096)
+    if not start.strip(b" \t\r\n\xef\xbb\xbf"):  # blank, or a byte-order mark alone
+        raise DataError(f"data: {path} is empty (no header, no rows): a {path.suffix} file "
+                        "needs at least one row" + (" after its header" if builder == "csv"
+                                                    else ""))
     kwargs = {}
     if path.suffix == ".tsv":
         # GLUE TSVs contain bare quote characters: read them literally.

@@ -8,6 +8,8 @@ default for GLUE, whose test labels are hidden.
 
 from __future__ import annotations
 
+import sys
+
 import datasets
 
 from peftsweep.errors import DataError
@@ -93,7 +95,22 @@ def select_splits(raw: datasets.DatasetDict, data: DataConfig,
     for split, ds in out.items():
         if len(ds) == 0:
             raise DataError(f"data: split {split!r} is empty")
-    return datasets.DatasetDict({s: map_labels(s, ds, spec) for s, ds in out.items()})
+    mapped = datasets.DatasetDict({s: map_labels(s, ds, spec) for s, ds in out.items()})
+    _warn_if_one_class(mapped["train"], spec)
+    return mapped
+
+
+def _warn_if_one_class(train: datasets.Dataset, spec: TaskSpec) -> None:
+    # Legal (a probe of a one-sided set) but almost always a wrong label column or mapping.
+    if spec.is_regression or "labels" not in train.column_names:
+        return
+    classes = set(train["labels"])
+    if len(classes) == 1:
+        (only,) = classes
+        name = spec.label_names[only] if spec.label_names else only
+        print(f"peftsweep: warning: data: every training label is {name!r} (one class of "
+              f"{spec.num_labels}): the model can only learn to predict it; check "
+              "data.label_field and data.label_names", file=sys.stderr)
 
 
 def test_split_note(data: DataConfig, spec: TaskSpec) -> str:

@@ -14,6 +14,8 @@ FORMAT = 1
 
 def read_metadata(folder: Path) -> dict[str, Any]:
     path = Path(folder) / METADATA_FILE
+    if not Path(folder).is_dir():
+        raise UserError(f"DIR: no such folder: {folder}")
     if not path.is_file():
         raise UserError(f"DIR: {folder} is not a peftsweep export (no {METADATA_FILE}; "
                         "make one with peftsweep-export)")
