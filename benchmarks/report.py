@@ -235,6 +235,12 @@ def _split(text: str) -> tuple[list[str], dict[str, list[str]]]:
     return lead, sections
 
 
+def _trimmed(lines: list[str]) -> list[str]:
+    while lines and not lines[-1].strip():
+        lines = lines[:-1]
+    return lines
+
+
 def render(out: Path, doc: Path) -> str:
     """Regenerate the sections of the phases OUT holds; keep every other section of
     ``doc`` (the header too, unless OUT holds a phase the header describes)."""
@@ -255,7 +261,7 @@ def render(out: Path, doc: Path) -> str:
     findings = old_sections.pop(FINDINGS, None) or [FINDINGS, "", "_None yet._"]
     merged = {heading: new.pop(heading, lines) for heading, lines in old_sections.items()}
     merged.update(new)  # sections new to the document go last, before the findings
-    body = [line for lines in merged.values() for line in lines]
+    body = [line for lines in merged.values() for line in (*_trimmed(lines), "")]
     text = "\n".join([*lead, *body, *findings]).rstrip("\n") + "\n"
     doc.write_text(text)
     return text
