@@ -64,10 +64,31 @@ def _retried(trials) -> set[int]:
     return out
 
 
-def _ask(study):
+def _ask(study, storage, study_name: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
-        return study.ask()
+        trial = study.ask()
+    # Optuna fails only trials with a heartbeat gone stale, never one without any: beat
+    # once now, so that a worker that dies before its heartbeat thread starts still
+    # leaves a trial that goes stale and is retried.
+    if storage.get_heartbeat_interval():
+        storage.record_heartbeat(trial_id(storage, study_name, trial.number))
+    return trial
+
+
+def adopt_running(study, storage, study_name: str) -> int:
+    """Beat once for every running trial; return how many. A trial whose worker beats keeps
+    beating; one that nobody runs (asked by a worker that died before any heartbeat, or
+    by an older version) goes stale after the grace period and is retried, so a resume
+    never waits on it for ever."""
+    from optuna.trial import TrialState
+
+    if not storage.get_heartbeat_interval():
+        return 0
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in running:
+        storage.record_heartbeat(trial_id(storage, study_name, trial.number))
+    return len(running)
 
 
 def next_trial(study, storage, settings: SearchSettings, spec: dict[str, Any]):
@@ -88,16 +109,16 @@ def next_trial(study, storage, settings: SearchSettings, spec: dict[str, Any]):
         retried = _retried(trials)
         active = [t for t in trials if t.number not in retried]
         if any(t.state == TrialState.WAITING for t in active):  # a retry, or a confirmation
-            return _ask(study)
+            return _ask(study, storage, spec["study"])
         searched = [t for t in active if confirm.is_searched(t)]
         if len(searched) < settings.n_trials and not clock.out_of_time(
                 settings.timeout, Path(spec["sweep_dir"]), spec["launched_at"], now):
-            return _ask(study)
+            return _ask(study, storage, spec["study"])
         if not any(t.state == TrialState.RUNNING for t in searched):
             todo = confirm.missing(active, settings, spec["reference"]["seed"])
             if todo:
                 confirm.enqueue(study, *todo[0])
-                return _ask(study)
+                return _ask(study, storage, spec["study"])
         if not any(t.state == TrialState.RUNNING for t in active):
             return None
         # Budget spent but a trial still runs: if its worker died, its retry is ours to run;
@@ -196,6 +217,8 @@ def run_worker(spec: dict[str, Any]) -> dict[str, int]:
     params = parse_space(settings.space)
     study, storage = load_study(spec, settings, params)
     lock = FileLock(str(Path(spec["sweep_dir"]) / SEARCH_ASK_LOCK))
+    with lock:
+        adopt_running(study, storage, spec["study"])
     counts: dict[str, int] = {}
     while True:
         with lock:  # count and ask as one step, so parallel workers never overshoot n_trials
