@@ -281,9 +281,10 @@ def test_bad_input_is_one_line_and_exit_2(sweep, exports, tmp_path, capsys):
     not_export.mkdir()
     one_line_error(capsys, predict.main([str(not_export), "--text", "x"]), "not a peftsweep")
     one_line_error(capsys, evaluate.main([str(not_export)]), "not a peftsweep")
-    for command in (predict.main([str(tmp_path / "nope"), "--text", "x"]),
-                    evaluate.main([str(tmp_path / "nope")]), cli.main([str(tmp_path / "nope")])):
-        one_line_error(capsys, command, "no such")
+    nope = str(tmp_path / "nope")
+    for command in (lambda: predict.main([nope, "--text", "x"]),
+                    lambda: evaluate.main([nope]), lambda: cli.main([nope])):
+        one_line_error(capsys, command(), "no such")
     bad = tmp_path / "bad.csv"
     bad.write_text("sentence,label\nthe plot was dull,negative\n")
     one_line_error(capsys, predict.main([str(exports["full"]), "--file", str(bad)]),

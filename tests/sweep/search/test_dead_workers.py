@@ -33,7 +33,7 @@ def states(study) -> list[TrialState]:
 
 def test_a_trial_asked_by_a_worker_that_died_at_once_is_retried(tmp_path):
     study, storage = study_in(tmp_path)
-    _ask(study, storage, "dead")  # the worker dies here, before its heartbeat thread
+    _ask(study, storage)  # the worker dies here, before its heartbeat thread
     time.sleep(2 * HEARTBEAT_S + 1.5)
     fail_stale(study)
     assert states(study) == [TrialState.FAIL, TrialState.WAITING]  # failed, then retried

@@ -64,7 +64,7 @@ def _retried(trials) -> set[int]:
     return out
 
 
-def _ask(study, storage, study_name: str):
+def _ask(study, storage):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "heartbeat is meant for optimize()"
         trial = study.ask()
@@ -72,7 +72,7 @@ def _ask(study, storage, study_name: str):
     # once now, so that a worker that dies before its heartbeat thread starts still
     # leaves a trial that goes stale and is retried.
     if storage.get_heartbeat_interval():
-        storage.record_heartbeat(trial_id(storage, study_name, trial.number))
+        storage.record_heartbeat(trial_id(storage, study.study_name, trial.number))
     return trial
 
 
@@ -109,16 +109,16 @@ def next_trial(study, storage, settings: SearchSettings, spec: dict[str, Any]):
         retried = _retried(trials)
         active = [t for t in trials if t.number not in retried]
         if any(t.state == TrialState.WAITING for t in active):  # a retry, or a confirmation
-            return _ask(study, storage, spec["study"])
+            return _ask(study, storage)
         searched = [t for t in active if confirm.is_searched(t)]
         if len(searched) < settings.n_trials and not clock.out_of_time(
                 settings.timeout, Path(spec["sweep_dir"]), spec["launched_at"], now):
-            return _ask(study, storage, spec["study"])
+            return _ask(study, storage)
         if not any(t.state == TrialState.RUNNING for t in searched):
             todo = confirm.missing(active, settings, spec["reference"]["seed"])
             if todo:
                 confirm.enqueue(study, *todo[0])
-                return _ask(study, storage, spec["study"])
+                return _ask(study, storage)
         if not any(t.state == TrialState.RUNNING for t in active):
             return None
         # Budget spent but a trial still runs: if its worker died, its retry is ours to run;
