@@ -302,13 +302,3 @@ def test_bad_input_is_one_line_and_exit_2(sweep, exports, tmp_path, capsys):
     existing = exports["full"].parent
     one_line_error(capsys, cli.main([str(sweep_dir), "--trial", "full", "--out",
                                      str(existing)]), "exists")
-
-
-def test_best_seed_is_the_best_validation_then_the_lowest_seed():
-    import pandas as pd
-
-    from peftsweep.report.selection import best_seed
-
-    frame = pd.DataFrame({"seed": [3, 1, 2, 4], "val/accuracy": [0.8, 0.9, 0.9, float("nan")]})
-    assert best_seed(frame, "accuracy", "max")["seed"] == 1
-    assert best_seed(frame, "accuracy", "min")["seed"] == 3

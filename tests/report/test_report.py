@@ -219,3 +219,13 @@ def test_heatmap_numbers_contrast_with_every_cell_colour():
         assert ratio >= 4.5, (position, ink, ratio)  # WCAG AA for normal text
         inks.append(ink)
     assert inks[0] == "white" and inks[-1] == "black"
+
+
+def test_best_seed_is_the_best_validation_then_the_lowest_seed():
+    import pandas as pd
+
+    from peftsweep.report.selection import best_seed
+
+    frame = pd.DataFrame({"seed": [3, 1, 2, 4], "val/accuracy": [0.8, 0.9, 0.9, float("nan")]})
+    assert best_seed(frame, "accuracy", "max")["seed"] == 1
+    assert best_seed(frame, "accuracy", "min")["seed"] == 3

@@ -10,7 +10,6 @@ Rows after the checkpoint's step are dropped: the resumed run logs those steps a
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +18,15 @@ from pytorch_lightning.loggers import CSVLogger
 NAME = "csv"
 
 
-def _number(text: str) -> Any:
-    if text == "":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
-
-
 def rows_up_to(path: Path, step: int) -> list[dict[str, Any]]:
-    """The rows of ``path`` logged at or before ``step`` (empty cells left out)."""
+    """The rows of ``path`` logged at or before ``step``, as written (empty cells left out:
+    the writer fills them for the columns a row lacks)."""
     if not path.is_file():
         return []
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = [{key: _number(value) for key, value in row.items() if value not in ("", None)}
+        rows = [{key: value for key, value in row.items() if value not in ("", None)}
                 for row in csv.DictReader(handle)]
-    return [row for row in rows if "step" in row and not math.isnan(float(row["step"]))
-            and int(row["step"]) <= step]
+    return [row for row in rows if row.get("step") and float(row["step"]) <= step]
 
 
 class ResumableCSVLogger(CSVLogger):
