@@ -149,3 +149,41 @@ def test_a_pruned_ddp_trial_stops_every_rank_at_rank_0s_decision(tmp_path, cache
     assert elapsed < 60
     stored = optuna.load_study(study_name="s", storage=url).trials[trial.number]
     assert list(stored.intermediate_values) == [1]  # reported once, by rank 0
+
+
+def kill_rank_1_after(seconds: float, killed: dict) -> None:
+    """Kill -9 the rank 1 process ``seconds`` after it starts; note when in ``killed``."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    while not (pids := subprocess.run(["pgrep", "-f", "peftsweep.trial.rank_worker"],
+                                      capture_output=True, text=True).stdout.split()):
+        time.sleep(0.05)
+    time.sleep(seconds)
+    killed["at"] = time.time()
+    for pid in pids:
+        os.kill(int(pid), signal.SIGKILL)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("when_s", [0.5, 12.0], ids=["while-loading", "while-training"])
+def test_a_dead_rank_fails_its_trial_at_once_and_the_next_trial_runs(tmp_path, cache_dir,
+                                                                     when_s):
+    # Killed while loading, rank 1 never reaches the rendezvous that rank 0 waits in; killed
+    # while training, it leaves rank 0 inside a collective. Either way the trial fails in
+    # seconds (not at the 30-minute timeout) and names the rank, and this process can go on
+    # to the next trial of its sweep.
+    import threading
+    import time
+
+    killed: dict = {}
+    threading.Thread(target=kill_rank_1_after, args=(when_s, killed), daemon=True).start()
+    long = ["data.demo_size=4000", "epochs=20", "batch_size=16", "trainer.devices=2"]
+    result = trial_module.run_trial(config(*long), tmp_path / "dead")
+    assert time.time() - killed["at"] < 60
+    assert result["status"] == "failed"
+    assert result["error"].startswith("RankDied: DDP rank 1 was killed by SIGKILL"), result
+    assert read_result(tmp_path / "dead" / "result.json")["status"] == "failed"
+    run(tmp_path, "next", "epochs=1", "batch_size=16", "trainer.devices=2")

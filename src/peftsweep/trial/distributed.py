@@ -32,10 +32,10 @@ from pathlib import Path
 
 import torch
 from lightning_fabric.plugins.environments import LightningEnvironment, SLURMEnvironment
-from pytorch_lightning.strategies import DDPStrategy
 
 from peftsweep.spec.config import TrialConfig
 from peftsweep.study.pruning import Pruned
+from peftsweep.trial.rank_watch import READY_DIR_ENV, RankWatch, WatchedDDP
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,8 @@ def trainer_kwargs(cfg: TrialConfig, on_gpu: bool) -> dict:
     if devices == 1 and not slurm_ranks():
         return kwargs
     environment = SLURMEnvironment() if slurm_ranks() else LightningEnvironment()
-    kwargs["strategy"] = DDPStrategy(cluster_environment=environment,
-                                     process_group_backend="nccl" if on_gpu else "gloo")
+    kwargs["strategy"] = WatchedDDP(cluster_environment=environment,
+                                    process_group_backend="nccl" if on_gpu else "gloo")
     return kwargs
 
 
@@ -89,20 +89,29 @@ def local_ranks(cfg: TrialConfig, job_dir: Path) -> Iterator[None]:
     folder = Path(job_dir) / RANK_DIR
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.pkl").write_bytes(pickle.dumps(cfg))
+    for stale in folder.glob("rank*.ready"):  # left by an earlier run of this trial
+        stale.unlink()
     variables = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
                  "WORLD_SIZE": str(world), "NODE_RANK": "0"}
     threads = _threads_per_rank(cfg, world)
     saved_env = {key: os.environ.get(key) for key in RANK_VARIABLES}
     saved_threads = torch.get_num_threads()
-    workers = [_start_worker(folder, job_dir, {**variables, "LOCAL_RANK": str(rank),
-                                               "RANK": str(rank)}, threads)
-               for rank in range(1, world)]
+    workers = {rank: _start_worker(folder, job_dir, {**variables, "LOCAL_RANK": str(rank),
+                                                     "RANK": str(rank)}, threads)
+               for rank in range(1, world)}
     os.environ.update({**variables, "LOCAL_RANK": "0", "RANK": "0"})
     if threads:
         torch.set_num_threads(threads)
     failed = True
     try:
-        yield
+        with RankWatch(workers, folder) as watch:
+            try:
+                yield
+            except Pruned:
+                raise
+            except Exception as err:
+                watch.explain(err)
+                raise
         failed = False
     except Pruned:
         failed = False  # every rank stops at rank 0's decision: they end on their own
@@ -112,7 +121,7 @@ def local_ranks(cfg: TrialConfig, job_dir: Path) -> Iterator[None]:
         torch.set_num_threads(saved_threads)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()  # the next trial may use other ranks
-        _finish_workers(workers, folder, kill=failed)
+        _finish_workers(list(workers.values()), folder, kill=failed)
 
 
 def _threads_per_rank(cfg: TrialConfig, world: int) -> int | None:
@@ -123,7 +132,7 @@ def _threads_per_rank(cfg: TrialConfig, world: int) -> int | None:
 
 
 def _start_worker(folder: Path, job_dir: Path, variables: dict, threads: int | None):
-    env = {**os.environ, **variables}
+    env = {**os.environ, **variables, READY_DIR_ENV: str(folder)}
     if threads:
         env["PEFTSWEEP_THREADS"] = str(threads)
     with open(folder / f"rank{variables['RANK']}.log", "w") as out:  # the child keeps a handle
