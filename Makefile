@@ -14,7 +14,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory bench-methods clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory bench-methods faults clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -94,6 +94,9 @@ bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; 
 
 bench-methods: $(STAMP) ## Speed and memory of every PEFT method vs the plain loop, bert_tiny and minilm (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --phases methods --repeats 1 --out $(BENCH_OUT)/methods $(ARGS)
+
+faults: $(STAMP) ## Kill -9 a grid and a DDP grid at random moments, FAULT_ROUNDS times each (FAULT_SEED), and check nothing is lost
+	FAULT_ROUNDS=$(or $(FAULT_ROUNDS),10) FAULT_SEED=$(or $(FAULT_SEED),0) $(PY) -m pytest -q tests/integration/test_faults.py
 
 bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)
 	$(PY) benchmarks/memory.py --model $(if $(filter command line,$(origin MODEL)),$(MODEL),bert_base) $(ARGS)

@@ -1,0 +1,99 @@
+"""Faults as a test: kill -9 a grid (and a grid of DDP trials) at random moments, again and
+again, resume each time, and check that nothing was lost.
+
+Each round kills the whole sweep (its process group: trials, DDP ranks) at a random wall
+time, so at a random step of a random trial. Afterwards:
+- a result written before a kill is never rewritten (only killed trials are redone);
+- once the sweep has finished, every trial's history, best and test metrics are those of
+  an uninterrupted run of the same grid.
+
+CI runs FAULT_ROUNDS=1; ``make faults`` runs many rounds (FAULT_ROUNDS, FAULT_SEED).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from peftsweep.spec.results import read_result
+
+from helpers import OFFLINE, ROOT
+
+pytestmark = pytest.mark.integration
+
+ROUNDS = int(os.environ.get("FAULT_ROUNDS", "1"))
+SEED = int(os.environ.get("FAULT_SEED", "0"))
+GRID = ["-m", "data.demo_size=400", "batch_size=32", "epochs=3", "logger=none",
+        "lr=2e-3,1e-3", "seed=1,2"]
+DDP_GRID = ["-m", "data.demo_size=400", "batch_size=16", "epochs=3", "logger=none",
+            "lr=2e-3", "seed=1,2", "trainer.accelerator=cpu", "trainer.devices=2"]
+
+
+def finished(sweep: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(sweep)): p.read_bytes() for p in sweep.rglob("result.json")}
+
+
+def sweep_process(args: list[str], sweep: Path, cache_dir: Path) -> subprocess.Popen:
+    env = {**os.environ, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir)}
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, f"resume={sweep}"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def kill_at_random(args: list[str], sweep: Path, cache_dir: Path, rng: random.Random,
+                   whole_s: float) -> bool:
+    """Start (or resume) the sweep and kill -9 it after a random time; False if it ended."""
+    proc = sweep_process(args, sweep, cache_dir)
+    try:
+        proc.wait(timeout=rng.uniform(0.2, 0.9) * whole_s)
+        return False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return True
+
+
+def survive_faults(args: list[str], tmp_path: Path, cache_dir: Path, run_train) -> None:
+    started = time.time()
+    clean = run_train(*args, f"resume={tmp_path / 'clean'}")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    whole_s = time.time() - started  # the kills fall within a whole sweep's time
+    sweep, rng = tmp_path / "faulted", random.Random(SEED)
+    kills = 0
+    for _ in range(ROUNDS):
+        before = finished(sweep) if sweep.exists() else {}
+        if not kill_at_random(args, sweep, cache_dir, rng, whole_s):
+            break  # what was left ran to its end before the kill came
+        kills += 1
+        after = finished(sweep)
+        for name, data in before.items():  # a finished trial is never redone or rewritten
+            assert after[name] == data, f"{name} changed after a kill"
+    time.sleep(0.5)  # the killed ranks' sockets closed, their ports free
+    before = finished(sweep)
+    resumed = run_train(*args, f"resume={sweep}")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    after = finished(sweep)
+    assert all(after[name] == data for name, data in before.items())
+    got = {Path(n).parent.name: read_result(sweep / n) for n in after}
+    want = {p.parent.name: read_result(p) for p in (tmp_path / "clean").rglob("result.json")}
+    assert sorted(got) == sorted(want)
+    for name, result in got.items():
+        assert result["status"] == "ok", (name, result["error"])
+        for key in ("history", "best", "test"):
+            assert result[key] == want[name][key], (name, key)
+    assert kills >= min(ROUNDS, 1)
+
+
+def test_a_grid_killed_at_random_moments_loses_nothing(run_train, cache_dir, tmp_path):
+    survive_faults(GRID, tmp_path, cache_dir, run_train)
+
+
+def test_a_ddp_grid_killed_at_random_moments_loses_nothing(run_train, cache_dir, tmp_path):
+    survive_faults(DDP_GRID, tmp_path, cache_dir, run_train)
