@@ -95,7 +95,7 @@ bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; 
 bench-methods: $(STAMP) ## Speed and memory of every PEFT method vs the plain loop, bert_tiny and minilm (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --phases methods --repeats 1 --out $(BENCH_OUT)/methods $(ARGS)
 
-faults: $(STAMP) ## Kill -9 a grid and a DDP grid at random moments, FAULT_ROUNDS times each (FAULT_SEED), and check nothing is lost
+faults: $(STAMP) ## Kill -9 a grid, a DDP grid and a search at random moments, FAULT_ROUNDS times each (FAULT_SEED), and check nothing is lost
 	FAULT_ROUNDS=$(or $(FAULT_ROUNDS),10) FAULT_SEED=$(or $(FAULT_SEED),0) $(PY) -m pytest -q tests/integration/test_faults.py
 
 bench-memory: $(STAMP) ## Peak memory and step time per strategy, gradient checkpointing off/on (docs/scale.md)

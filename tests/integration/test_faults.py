@@ -1,5 +1,5 @@
-"""Faults as a test: kill -9 a grid (and a grid of DDP trials) at random moments, again and
-again, resume each time, and check that nothing was lost.
+"""Faults as a test: kill -9 a grid, a grid of DDP trials and a search at random moments,
+again and again, resume each time, and check that nothing was lost.
 
 Each round kills the whole sweep (its process group: trials, DDP ranks) at a random wall
 time, so at a random step of a random trial. Afterwards:
@@ -24,7 +24,7 @@ import pytest
 
 from peftsweep.spec.results import read_result
 
-from helpers import OFFLINE, ROOT
+from helpers import OFFLINE, ROOT, SEARCH
 
 pytestmark = pytest.mark.integration
 
@@ -40,17 +40,19 @@ def finished(sweep: Path) -> dict[str, bytes]:
     return {str(p.relative_to(sweep)): p.read_bytes() for p in sweep.rglob("result.json")}
 
 
-def sweep_process(args: list[str], sweep: Path, cache_dir: Path) -> subprocess.Popen:
+def sweep_process(args: list[str], sweep: Path | None, cache_dir: Path,
+                  stderr) -> subprocess.Popen:
     env = {**os.environ, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir)}
-    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, f"resume={sweep}"],
+    where = [f"resume={sweep}"] if sweep else []
+    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args, *where],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=stderr, start_new_session=True)
 
 
 def kill_at_random(args: list[str], sweep: Path, cache_dir: Path, rng: random.Random,
                    whole_s: float) -> bool:
     """Start (or resume) the sweep and kill -9 it after a random time; False if it ended."""
-    proc = sweep_process(args, sweep, cache_dir)
+    proc = sweep_process(args, sweep, cache_dir, subprocess.DEVNULL)
     try:
         proc.wait(timeout=rng.uniform(0.2, 0.9) * whole_s)
         return False
@@ -97,3 +99,69 @@ def test_a_grid_killed_at_random_moments_loses_nothing(run_train, cache_dir, tmp
 
 def test_a_ddp_grid_killed_at_random_moments_loses_nothing(run_train, cache_dir, tmp_path):
     survive_faults(DDP_GRID, tmp_path, cache_dir, run_train)
+
+
+def test_a_search_killed_at_random_moments_loses_nothing(run_train, cache_dir, search_conf,
+                                                         tmp_path):
+    # A search's trials come from the study, so the faulted and the clean search need not
+    # draw the same points; but the demo trial is a function of its point, so every result
+    # of either search at one learning rate must be the same, and the study must hold the
+    # budget's trials, complete or pruned, none left running, each with its result's value.
+    args = [*SEARCH, "search.n_trials=4", "epochs=3"]
+    started = time.time()
+    clean = run_train(*args, f"sweep_root={tmp_path / 'clean'}")
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    whole_s = time.time() - started
+    root, rng, kills = tmp_path / "faulted", random.Random(SEED), 0
+    for _ in range(ROUNDS):
+        where = _resume_or_start(root)
+        before = finished(root) if root.exists() else {}
+        with open(tmp_path / "log.txt", "w") as log:  # the child keeps its own handle
+            proc = sweep_process([*args, where], None, cache_dir, log)
+        try:
+            code = proc.wait(timeout=rng.uniform(0.2, 0.9) * whole_s)
+            assert code == 0, (tmp_path / "log.txt").read_text()[-3000:]
+            break
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        after = finished(root)
+        changed = [name for name, data in before.items() if after.get(name) != data]
+        assert not changed, (changed, {n: after.get(n, b"gone")[:300] for n in changed})
+        time.sleep(2.5)  # two missed heartbeats (heartbeat_s=1): a killed trial is stale
+    resumed = run_train(*args, _resume_or_start(root))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    (study_db,) = root.glob("*/*/study.db")
+    assert kills >= min(ROUNDS, 1)
+    _assert_complete(study_db, 4)
+    by_lr: dict[float, list[dict]] = {}
+    for path in [*study_db.parent.rglob("result.json"), *(tmp_path / "clean").rglob("result.json")]:
+        result = read_result(path)
+        assert result["status"] in ("ok", "pruned"), result["error"]
+        if result["status"] == "pruned":  # pruning depends on the study's other trials
+            continue
+        by_lr.setdefault(result["config"]["lr"], []).append(result)
+    for results in by_lr.values():
+        assert all(r["history"] == results[0]["history"] and r["test"] == results[0]["test"]
+                   for r in results)
+
+
+def _resume_or_start(root: Path) -> str:
+    # Killed before its study existed, a search left nothing to resume: it starts anew.
+    studies = list(root.glob("*/*/study.db"))
+    return f"resume={studies[0].parent}" if studies else f"sweep_root={root}"
+
+
+def _assert_complete(study_db: Path, budget: int) -> None:
+    import optuna
+
+    (summary,) = optuna.get_all_study_summaries(f"sqlite:///{study_db}")
+    study = optuna.load_study(study_name=summary.study_name, storage=f"sqlite:///{study_db}")
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert len(complete) + len(pruned) == budget, [(t.number, t.state.name) for t in study.trials]
+    assert not [t for t in study.trials if t.state == optuna.trial.TrialState.RUNNING]
+    for trial in complete:
+        result = read_result(study_db.parent / trial.user_attrs["job"] / "result.json")
+        assert trial.value == result["best"]["validation"]["accuracy"]
