@@ -36,7 +36,10 @@ def run(tmp_path, monkeypatch, name: str, *overrides: str) -> dict:
               for name in ("full", "bitfit", "head", "ia3"))])
 def test_checkpointing_leaves_the_training_unchanged(strategy, tmp_path, cache_dir,
                                                       monkeypatch):
-    plain = run(tmp_path, monkeypatch, "plain", f"strategy={strategy}")
+    # A linear probe's encoder runs in eval mode (nothing to recompute) unless asked not to.
+    options = (f"strategy={strategy}",
+               *(("strategy.backbone_dropout=true",) if strategy == "head" else ()))
+    plain = run(tmp_path, monkeypatch, "plain", *options)
     recomputed = []
     original = transformers.modeling_utils.checkpoint
 
@@ -45,7 +48,7 @@ def test_checkpointing_leaves_the_training_unchanged(strategy, tmp_path, cache_d
         return original(*args, **kwargs)
 
     monkeypatch.setattr(transformers.modeling_utils, "checkpoint", counted)
-    checkpointed = run(tmp_path, monkeypatch, "checkpointed", f"strategy={strategy}",
+    checkpointed = run(tmp_path, monkeypatch, "checkpointed", *options,
                        "trainer.gradient_checkpointing=true")
     assert recomputed and set(recomputed) == {False}  # every layer, non-reentrant
     # Recomputation replays the same dropout masks: the same losses, weights and metrics.

@@ -121,9 +121,14 @@ def test_identities_keep_the_options_chosen_and_existing_strategies_keep_theirs(
     # These identities were written by results before strategy=peft and budgets existed.
     before = {"lora": "017774687a24fe1e", "ia3": "3fe372e4b3321742",
               "prefix": "b61f34905d80a8b2", "bitfit": "37542051fbb74584",
-              "full": "5fee11f14eabe0f8", "head": "85475f1415a1a938"}
+              "full": "5fee11f14eabe0f8"}
     for name, identity in before.items():
         assert compose_config([f"strategy={name}"]).identity() == identity, name
+    # The linear probe changed on purpose: its backbone now runs in eval mode (no dropout),
+    # another experiment than the old head's, so its results are not taken for the old ones.
+    head = compose_config(["strategy=head"])
+    assert head.identity() != "85475f1415a1a938"
+    assert head.strategy == {"name": "head", "backbone_dropout": False}
     loha = compose_config(["strategy=loha", "strategy.r=4"])
     assert loha.strategy == {"name": "peft", "method": "loha", "r": 4}
     assert compose_config(["strategy=loha", "strategy.r=8"]).identity() == \

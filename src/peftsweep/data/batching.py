@@ -158,7 +158,11 @@ class PaddingCollator:
             for i, row in enumerate(rows):
                 out[i, :len(row[column])] = row[column]
             batch[column] = torch.from_numpy(out)
-        labels = np.asarray([row["labels"] for row in rows])
-        batch["labels"] = torch.from_numpy(labels.astype(
-            np.float32 if labels.dtype.kind == "f" else np.int64))
+        batch["labels"] = label_tensor(rows)
         return batch
+
+
+def label_tensor(rows: list[dict]) -> torch.Tensor:
+    """The batch's labels: floats for a regression task, class indices otherwise."""
+    labels = np.asarray([row["labels"] for row in rows])
+    return torch.from_numpy(labels.astype(np.float32 if labels.dtype.kind == "f" else np.int64))

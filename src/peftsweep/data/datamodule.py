@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import DataLoader
 
 from peftsweep.data.batching import (
@@ -15,6 +16,7 @@ from peftsweep.data.batching import (
     use_grouping,
 )
 from peftsweep.data.cache import prepare
+from peftsweep.data.feature_split import FeatureSplit, collate_features
 from peftsweep.spec.config import DataConfig, task_spec
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,13 @@ class ClassificationDataModule(pl.LightningDataModule):
                          "group_by_length": setting, "padded_tokens_saved": round(saving, 4)}
         log.info("training batches: %s (group_by_length=%s; grouping saves %.1f%% of the "
                  "padded tokens)", self.batching["order"], setting, 100 * saving)
+
+    def use_features(self, features: dict[str, torch.Tensor]) -> None:
+        """Serve every split as features (one tensor per split, rows in the split's order)
+        in the batches its tokens would have made."""
+        self.splits = {name: FeatureSplit(features[name], split)
+                       for name, split in self.splits.items()}
+        self.collate = collate_features
 
     @property
     def test_split_names(self) -> list[str]:

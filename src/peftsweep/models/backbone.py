@@ -80,11 +80,25 @@ def model_config(model: ModelConfig, task: TaskSpec, tokenizer, cache_dir: str |
     if model.pretrained or not model.arch:
         path = resolve_path(model.name_or_path, cache_dir)
         try:
-            return AutoConfig.from_pretrained(path, **labels)
+            config = AutoConfig.from_pretrained(path, **labels)
         except (OSError, ValueError) as err:
             raise _hub_error("model.name_or_path", model.name_or_path, err) from err
-    arch = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id, **model.arch}
-    return AutoConfig.for_model(model.family, **arch, **labels)
+    else:
+        arch = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id,
+                **model.arch}
+        config = AutoConfig.for_model(model.family, **arch, **labels)
+    if model.dropout is not None:
+        set_dropout(config, model.dropout)
+    return config
+
+
+def set_dropout(config, rate: float) -> None:
+    """Every dropout rate the config holds (families name them differently: BERT's
+    hidden_dropout_prob, DistilBERT's seq_classif_dropout, ...); an unset classifier rate
+    (None: "as the hidden layers") follows the hidden rate already."""
+    for key, value in config.to_dict().items():
+        if "dropout" in key and isinstance(value, float) and not isinstance(value, bool):
+            setattr(config, key, rate)
 
 
 def build_backbone(model: ModelConfig, task: TaskSpec, tokenizer, cache_dir: str | Path,

@@ -25,11 +25,14 @@ class Diverged(RuntimeError):
 class SequenceClassifier(pl.LightningModule):
     def __init__(self, model: nn.Module, task: TaskSpec, lr: float, weight_decay: float,
                  warmup_steps: int, warmup_ratio: float, fused_adamw: bool,
-                 check_every: int = 10, after_step: Callable[[int], None] | None = None):
+                 check_every: int = 10, after_step: Callable[[int], None] | None = None,
+                 keep_in_eval: tuple[nn.Module, ...] = ()):
         """``after_step``: called after each optimizer step with the steps taken (1, 2, ...),
-        gradients still in place (AdaLoRA's rank allocation)."""
+        gradients still in place (AdaLoRA's rank allocation). ``keep_in_eval``: submodules
+        that never train (a linear probe's frozen encoder: its dropout off)."""
         super().__init__()
         self.model = model
+        self.keep_in_eval = keep_in_eval  # a tuple: not registered as submodules again
         self.task = task
         self.lr = lr
         self.weight_decay = weight_decay
@@ -60,7 +63,10 @@ class SequenceClassifier(pl.LightningModule):
     def on_fit_start(self) -> None:
         # from_pretrained returns a model in eval mode and Lightning (>= 2.2) keeps the
         # mode it finds: without this, pretrained backbones would train with dropout off.
+        # Lightning's evaluation loops restore each module's mode, so the eval ones stay so.
         self.train()
+        for module in self.keep_in_eval:
+            module.eval()
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.model(**batch).loss

@@ -33,6 +33,10 @@ class ModelConfig(Schema):
     family: str = option("bert", "Architecture family (models/families.py): default targets "
                                  "and heads.")
     arch: dict[str, Any] = option({}, "config.json keys to build or count the model offline.")
+    dropout: float | None = option(
+        None, "Every dropout rate of the model's config (hidden, attention, classifier) set to "
+              "this value; 0: no dropout anywhere. null: the model's own rates.",
+        ge=0, lt=1, omit_default=True)
 
     def check(self) -> None:
         if not self.name_or_path:
@@ -137,6 +141,10 @@ class TrainerConfig(Schema):
     gradient_checkpointing: bool = option(
         False, "Recompute activations in the backward pass: less memory, more time; the same "
                "results.", runtime=True)
+    feature_cache: bool = option(
+        True, "strategy=head: compute the frozen backbone's features once per model, data and "
+              "split, cached beside the tokenized data, and train the head on them; false: "
+              "run the backbone at every step. The same results.", runtime=True)
 
     def check(self) -> None:
         interval = self.val_check_interval
@@ -254,7 +262,7 @@ class TrialConfig:
     def science(self) -> dict[str, Any]:
         """The keys that change results; their hash is the trial identity."""
         return {
-            "model": dataclasses.asdict(self.model),
+            "model": identity_part(self.model),
             "data": dataclasses.asdict(self.data),
             "strategy": dict(self.strategy),
             "trainer": identity_part(self.trainer),

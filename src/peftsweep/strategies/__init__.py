@@ -14,6 +14,7 @@ from peftsweep.strategies.registry import (
     apply_strategy,
     capacity_of,
     check_strategy_fits,
+    frozen_backbone,
     parse,
     register,
     step_hook,
@@ -30,6 +31,6 @@ for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _INFRASTRUCTURE:
         importlib.import_module(f"{__name__}.{_module.name}")
 
-__all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits", "parse",
-           "register", "step_hook", "strategy_label", "validate_strategy", "virtual_tokens",
-           "with_capacity"]
+__all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits",
+           "frozen_backbone", "parse", "register", "step_hook", "strategy_label",
+           "validate_strategy", "virtual_tokens", "with_capacity"]

@@ -99,6 +99,11 @@ class Strategy:
         """The options a trial of ``total_steps`` optimizer steps trains with."""
         return options
 
+    def frozen_backbone(self, options: Any) -> bool:
+        """Whether the base model under the head is frozen and runs in eval mode, so that its
+        outputs for an example never change (and can be computed once: the feature cache)."""
+        return False
+
     def step_hook(self, model: nn.Module, options: Any) -> Callable[[int], None] | None:
         """Called after each optimizer step with the number of steps taken; None: nothing."""
         return None

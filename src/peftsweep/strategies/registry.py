@@ -132,3 +132,9 @@ def step_hook(model: nn.Module, config: dict[str, Any]) -> Callable[[int], None]
     allocation), or None."""
     strategy, options = parse(config)
     return strategy.step_hook(model, options)
+
+
+def frozen_backbone(config: dict[str, Any]) -> bool:
+    """Whether the strategy keeps the base model frozen and in eval mode (a linear probe)."""
+    strategy, options = parse(config)
+    return strategy.frozen_backbone(options)

@@ -23,15 +23,24 @@ from peftsweep.data.steps import optimizer_steps
 from peftsweep.errors import UserError
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.models.checkpointing import enable_gradient_checkpointing
+from peftsweep.models.features import base_model
 from peftsweep.models.module import Diverged, SequenceClassifier
 from peftsweep.params.budget import sized, trial_strategy
 from peftsweep.params.count import count_parameters
 from peftsweep.spec.config import TrialConfig, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result, write_result
-from peftsweep.strategies import apply_strategy, step_hook
+from peftsweep.strategies import apply_strategy, frozen_backbone, step_hook
 from peftsweep.study.pruning import Pruned, context
-from peftsweep.trial import distributed, memory, runtime, stopping, wandb_run, weights
+from peftsweep.trial import (
+    distributed,
+    feature_cache,
+    memory,
+    runtime,
+    stopping,
+    wandb_run,
+    weights,
+)
 from peftsweep.trial.checkpoints import resume_checkpoint
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.outcomes import test_examples
@@ -134,10 +143,14 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     if cfg.trainer.gradient_checkpointing:
         enable_gradient_checkpointing(model)
     params = count_parameters(model)
+    # A linear probe: the encoder frozen in eval mode, and trained on its features.
+    frozen = (base_model(model),) if frozen_backbone(strategy) else ()
+    features = (feature_cache.attach(cfg, model, datamodule, on_gpu)
+                if feature_cache.uses_features(cfg, strategy) else None)
     module = SequenceClassifier(model, spec, cfg.lr, cfg.trainer.weight_decay,
                                 cfg.trainer.warmup_steps, cfg.trainer.warmup_ratio,
                                 cfg.trainer.fused_adamw, cfg.trainer.log_every_n_steps,
-                                after_step=step_hook(model, strategy))
+                                after_step=step_hook(model, strategy), keep_in_eval=frozen)
     module.set_test_splits(datamodule.test_split_names)
     timer = PhaseTimer()
     resume_path, resumed_step = resume_checkpoint(job_dir)
@@ -174,6 +187,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
         **stopped,
         "params": params,
         **({"budget": sizing.record()} if (sizing := sized(cfg)) else {}),
+        **({"features": features} if features else {}),
         **test_examples(module, datamodule, trainer.world_size),
         "optimizer_steps": steps,  # planned: schedules (warmup, AdaLoRA's) read it
         "batches": datamodule.batching,

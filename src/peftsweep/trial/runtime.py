@@ -92,5 +92,7 @@ def quiet_libraries(search: bool = False) -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*litlogger.*")
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*")  # raised by PEFT
+    # A linear probe's frozen encoder runs in eval mode on purpose (models/module.py).
+    warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start.*")
     # Optuna's importances after a few trials; the report says when they cannot be told apart.
     warnings.filterwarnings("ignore", message=".*Parameter importances will be equal.*")
