@@ -49,21 +49,30 @@ class TrialHeartbeat(Callback):
         except OSError:
             pass  # a full or vanished disk must not kill the trial over a status file
 
-    def on_train_epoch_start(self, trainer, pl_module) -> None:
+    # What a training loop reports (a Trainer through the hooks below, a pack directly).
+    def epoch_started(self, epoch: int) -> None:
         if "first_epoch" not in self.state:  # a resumed fit starts past epoch 0
-            self.state.update(first_epoch=trainer.current_epoch, fit_started_at=time.time())
-        self.state["epoch"] = trainer.current_epoch
+            self.state.update(first_epoch=epoch, fit_started_at=time.time())
+        self.state["epoch"] = epoch
         self._write()
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self.state["epochs_done"] = trainer.current_epoch + 1  # the pace peftsweep-status uses
+    def epoch_ended(self, epoch: int) -> None:
+        self.state["epochs_done"] = epoch + 1  # the pace peftsweep-status uses
         self._write()
+
+    def validated(self, epoch: int, step: int, metrics: dict[str, float]) -> None:
+        self.state.update(epoch=epoch, step=step, validation=metrics)
+        self._write()
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.epoch_started(trainer.current_epoch)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.epoch_ended(trainer.current_epoch)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         if trainer.state.fn != TrainerFn.FITTING:
             return
         metrics = {k.split("/", 1)[1]: float(v) for k, v in trainer.callback_metrics.items()
                    if k.startswith("val/")}
-        self.state.update(epoch=trainer.current_epoch, step=trainer.global_step,
-                          validation=metrics)
-        self._write()
+        self.validated(trainer.current_epoch, trainer.global_step, metrics)

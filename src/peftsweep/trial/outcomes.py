@@ -18,10 +18,17 @@ def test_examples(module: SequenceClassifier, datamodule: ClassificationDataModu
     its own share of the examples)."""
     if world_size > 1 or not module.test_examples:
         return {}
+    lengths = {split: datamodule.splits[split].lengths for split in module.test_examples}
+    return examples_record(module.test_examples, lengths)
+
+
+def examples_record(found: dict[str, tuple[list[int], list[int]]],
+                    lengths: dict[str, Any]) -> dict[str, Any]:
+    """``found``: per split, (labels, predictions) in the evaluation loader's order."""
     kept = {}
-    for split, (labels, predictions) in module.test_examples.items():
+    for split, (labels, predictions) in found.items():
         # The evaluation loader visits rows longest first (a stable sort): undo it.
-        order = np.argsort(-np.asarray(datamodule.splits[split].lengths), kind="stable")
+        order = np.argsort(-np.asarray(lengths[split]), kind="stable")
         if len(order) != len(labels):
             return {}
         rows = np.empty(len(order), dtype=int)

@@ -79,11 +79,7 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
                 heartbeat: TrialHeartbeat) -> dict[str, Any]:
     started = time.time()
     runtime.configure(cfg)
-    base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
-            "runtime": runtime.describe(cfg), "versions": runtime.versions()}
-    if (search := context()) is not None:  # a confirmation trial also names the one it confirms
-        base["search"] = {key: search[key] for key in ("study", "trial", "confirms")
-                          if search.get(key) is not None}
+    base = trial_record(cfg, identity)
     # The trainer, once built (where a failure happened); the heartbeat, to watch the fit.
     progress: dict[str, Any] = {"heartbeat": heartbeat}
     try:
@@ -102,15 +98,30 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
         step = getattr(progress.get("trainer"), "global_step", None)
         result = {**base, "status": "failed", "error": f"{type(err).__name__}: {err}",
                   "failed_step": step}
+    finish(job_dir, result, started)
+    wandb_run.finish_run(result)  # the W&B run ends with the trial's status
+    return result
+
+
+def trial_record(cfg: TrialConfig, identity: str) -> dict[str, Any]:
+    """What every result.json starts with: who the trial is and where it ran."""
+    base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
+            "runtime": runtime.describe(cfg), "versions": runtime.versions()}
+    if (search := context()) is not None:  # a confirmation trial also names the one it confirms
+        base["search"] = {key: search[key] for key in ("study", "trial", "confirms")
+                          if search.get(key) is not None}
+    return base
+
+
+def finish(job_dir: Path, result: dict[str, Any], started: float) -> None:
+    """Stamp the wall time and write result.json (a trial that did not succeed keeps no
+    checkpoints or weights: it restarts from scratch, as they led to its failure)."""
     result["timing"] = {**result.get("timing", {}), "wall_s": round(time.time() - started, 3)}
     result["finished_at"] = runtime.utc_now()
     if result["status"] != "ok":
-        # A failed trial restarts from scratch next time: its checkpoints led here.
         shutil.rmtree(job_dir / "checkpoints", ignore_errors=True)
         shutil.rmtree(job_dir / weights.WEIGHTS_DIR, ignore_errors=True)
     write_result(job_dir, result)
-    wandb_run.finish_run(result)  # the W&B run ends with the trial's status
-    return result
 
 
 def follow_rank_zero(cfg: TrialConfig, job_dir: Path) -> None:
@@ -165,7 +176,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
     history = list(module.history)
     stopped = stopping.record(trainer)  # before test(), which restores callback states
-    best = _best(history, spec.main_metric)
+    best = best_of(history, spec.main_metric)
     eval_started = time.time()
     trainer.test(module, datamodule=datamodule, ckpt_path=best_ckpt.best_model_path or None,
                  verbose=False, weights_only=True)
@@ -202,7 +213,7 @@ def _fit_and_test(cfg: TrialConfig, job_dir: Path, started: float,
     return outcome
 
 
-def _best(history: list[dict], metric: str) -> dict[str, Any]:
+def best_of(history: list[dict], metric: str) -> dict[str, Any]:
     """The first evaluation with the highest metric, as ModelCheckpoint chooses it."""
     key = f"validation/{metric}"
     if not history:

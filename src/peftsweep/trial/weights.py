@@ -70,13 +70,17 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
 def keep(model: nn.Module, job_dir: Path, keep_weights: str, full_weights: str,
          params: dict[str, int]) -> dict[str, Any] | None:
     """Save the model's trainable parameters if the policy says so; return the manifest."""
-
     chosen = policy(keep_weights, full_weights, params)
     if chosen == "none":
         return None
+    return keep_state(trainable_state(model), frozen_fingerprint(model), job_dir, chosen)
+
+
+def keep_state(state: dict[str, torch.Tensor], fingerprint: str | None, job_dir: Path,
+               chosen: str) -> dict[str, Any]:
+    """Save trainable tensors (named as in the trial's model) and return the manifest."""
     folder = Path(job_dir) / WEIGHTS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    state = trainable_state(model)
     # Temp file + rename: an interrupted write never looks like kept weights.
     staging = folder / f".{TRAINABLE_FILE}.{os.getpid()}.tmp"
     save_file(state, str(staging), metadata={"format": "pt"})
@@ -87,7 +91,7 @@ def keep(model: nn.Module, job_dir: Path, keep_weights: str, full_weights: str,
         "tensors": len(state),
         "parameters": sum(t.numel() for t in state.values()),
         "bytes": (folder / TRAINABLE_FILE).stat().st_size,
-        "frozen_fingerprint": frozen_fingerprint(model),
+        "frozen_fingerprint": fingerprint,
     }
     atomic_write_json(folder / MANIFEST_FILE, manifest)
     return manifest

@@ -1,0 +1,128 @@
+"""A packed trial's twin: the model it would train alone, built once to read what it trains.
+
+The twin is built exactly as a trial alone builds its model (seeded, the same backbone, the
+same strategy), so a packed trial starts from the very tensors it would start from alone.
+Each trainable tensor is then placed: a bias or weight of a Linear or LayerNorm, or one
+half of a LoRA pair. A tensor that is neither (an embedding, a DoRA magnitude, a prompt)
+means the trial cannot share a backbone; the reason says which tensor.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from peftsweep.models.backbone import build_backbone
+from peftsweep.params.count import count_parameters
+from peftsweep.spec.families import Family
+from peftsweep.strategies import apply_strategy, frozen_backbone
+from peftsweep.trial.packed.layers import PACKED, LoraPart, SlotTensors
+from peftsweep.trial.weights import frozen_fingerprint
+
+PEFT_PREFIX = "base_model.model."
+_LORA = re.compile(r"^(?P<path>.+)\.lora_(?P<half>[AB])\.default\.weight$")
+_SAVED = re.compile(r"^(?P<path>.+)\.modules_to_save\.default(?P<inner>(\.[^.]+)*)"
+                    r"\.(?P<role>weight|bias)$")
+_PLAIN = re.compile(r"^(?P<path>.+?)(\.base_layer)?\.(?P<role>weight|bias)$")
+
+
+class CannotPack(Exception):
+    """Why a trial trains alone."""
+
+
+@dataclass
+class Twin:
+    parts: dict[str, SlotTensors]
+    """Module path in the plain backbone -> this trial's own tensors there."""
+    named: dict[str, nn.Parameter]
+    """Every trainable tensor under the name it has alone (what its kept weights hold)."""
+    params: dict[str, int]
+    frozen_fingerprint: str | None
+
+
+def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
+               plain: nn.Module) -> Twin:
+    """``plain``: the shared backbone, to check that each placed tensor has a home there."""
+    if frozen_backbone(strategy):
+        raise CannotPack("its frozen backbone runs in eval mode on features computed once "
+                         "(trainer.feature_cache): alone, it takes a fraction of a trial")
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
+                           strategy, family, total_steps=steps)
+    params = count_parameters(model)
+    if params["trainable"] == params["total"]:
+        raise CannotPack("it trains every weight, embeddings included (full fine-tuning): "
+                         "there is no frozen backbone to share")
+    placed = place(model, plain)
+    _check_frozen_weights(model, plain)
+    named, parts = {}, {}
+    for name, (path, role) in placed.items():
+        param = nn.Parameter(dict(model.named_parameters())[name].detach().clone())
+        named[name] = param
+        part = parts.setdefault(path, SlotTensors())
+        if role in ("weight", "bias"):
+            setattr(part, role, param)
+        else:
+            lora = part.lora or LoraPart(None, None, *_lora_settings(model, name))
+            setattr(lora, "down" if role == "lora_A" else "up", param)
+            part.lora = lora
+    return Twin(parts, named, params, frozen_fingerprint(model))
+
+
+def place(model: nn.Module, plain: nn.Module) -> dict[str, tuple[str, str]]:
+    """Trainable name -> (module path in the plain backbone, role); CannotPack otherwise."""
+    homes = dict(plain.named_modules())
+    placed = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        short = name.removeprefix(PEFT_PREFIX)
+        if (match := _LORA.match(short)) and _uses_plain_lora(model, name):
+            path, role = match["path"], f"lora_{match['half']}"
+        elif match := _SAVED.match(short):
+            path, role = match["path"] + match["inner"], match["role"]
+        elif match := _PLAIN.match(short):
+            path, role = match["path"], match["role"]
+        else:
+            raise CannotPack(f"it trains {name}, which packed layers do not hold")
+        home = homes.get(path)
+        allowed = {nn.Linear: ("weight", "bias", "lora_A", "lora_B"), nn.LayerNorm: ("bias",)}
+        if type(home) not in PACKED or role not in allowed[type(home)]:
+            raise CannotPack(f"it trains {name} ({role} of a {type(home).__name__}), which "
+                             "packed layers do not share")
+        placed[name] = (path, role)
+    return placed
+
+
+def _check_frozen_weights(model: nn.Module, plain: nn.Module) -> None:
+    """The twin's frozen tensors must be the pack's backbone's, bit for bit."""
+    shared = dict(plain.named_parameters())
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            continue
+        short = name.removeprefix(PEFT_PREFIX).replace(".base_layer.", ".")
+        short = short.replace(".original_module.", ".")
+        if short in shared and not torch.equal(param.detach(), shared[short].detach()):
+            raise CannotPack(f"its frozen {short} differs from the pack's backbone (a random "
+                             "initialisation is drawn per seed)")
+
+
+def _lora_module(model: nn.Module, name: str) -> nn.Module:
+    return model.get_submodule(name.rsplit(".lora_", 1)[0])
+
+
+def _uses_plain_lora(model: nn.Module, name: str) -> bool:
+    module = _lora_module(model, name)
+    if getattr(module, "use_dora", {}).get("default"):
+        raise CannotPack("DoRA's magnitude rescales the whole weight per trial")
+    return hasattr(module, "scaling")
+
+
+def _lora_settings(model: nn.Module, name: str) -> tuple[float, float]:
+    module = _lora_module(model, name)
+    dropout = module.lora_dropout["default"]
+    return float(module.scaling["default"]), float(getattr(dropout, "p", 0.0))

@@ -1,0 +1,138 @@
+"""Packed trials: one backbone, each trial's own tensors; equal to the trial run alone."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from peftsweep.models.module import SequenceClassifier
+from peftsweep.trial import run as trial_module
+from peftsweep.trial.packed import loop
+from peftsweep.trial.packed.run import run_pack
+from peftsweep.trial.weights import TRAINABLE_FILE, WEIGHTS_DIR
+
+from helpers import trial_config
+
+# No dropout anywhere: then a packed trial must repeat its run alone.
+EXACT = ("model.dropout=0", "data.demo_size=200", "lr=1e-2")
+PACKS = {"lora": ("strategy=lora", "strategy.dropout=0"),
+         "lora_r4": ("strategy=lora", "strategy.dropout=0", "strategy.r=4",
+                     "strategy.alpha=8", "lr=3e-3"),
+         "bitfit": ("strategy=bitfit",),
+         "bitfit_wd": ("strategy=bitfit", "trainer.weight_decay=0.1", "trainer.warmup_steps=3",
+                       "trainer.gradient_clip_val=0.05")}
+
+
+def alone(tmp_path, name: str, *overrides: str) -> tuple[dict, list[float]]:
+    losses = []
+    original = SequenceClassifier.training_step
+
+    def recorded(self, batch, batch_idx):
+        loss = original(self, batch, batch_idx)
+        losses.append(float(loss.detach()))
+        return loss
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SequenceClassifier, "training_step", recorded)
+        result = trial_module.run_trial(trial_config(*EXACT, *overrides), tmp_path / name)
+    return result, losses
+
+
+def packed(tmp_path, trials: dict[str, tuple], record: dict | None = None):
+    if record is not None:
+        original = loop.train
+
+        def keep_members(pack, *args):
+            record.update({m.job_dir.name: m for m in pack.members})
+            return original(pack, *args)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(loop, "train", keep_members)
+            return run_pack([(trial_config(*EXACT, *o), tmp_path / n) for n, o in trials.items()])
+    return run_pack([(trial_config(*EXACT, *o), tmp_path / n) for n, o in trials.items()])
+
+
+@pytest.fixture(scope="module")
+def pack_and_alone(tmp_path_factory, cache_dir):
+    root = tmp_path_factory.mktemp("pack")
+    members: dict = {}
+    outcome = packed(root / "packed", PACKS, members)
+    solo = {name: alone(root / "alone", name, *overrides) for name, overrides in PACKS.items()}
+    return root, outcome, members, solo
+
+
+@pytest.mark.parametrize("name", sorted(PACKS))
+def test_a_packed_trial_repeats_its_run_alone(pack_and_alone, name):
+    root, outcome, members, solo = pack_and_alone
+    result = outcome.results[root / "packed" / name]
+    expected, expected_losses = solo[name]
+    assert result["status"] == expected["status"] == "ok", result["error"]
+    assert result["identity"] == expected["identity"]
+    losses = [float(loss) for loss in members[name].losses]
+    assert len(losses) == len(expected_losses) == expected["optimizer_steps"]
+    assert max(abs(a - b) for a, b in zip(losses, expected_losses, strict=True)) < 1e-4
+    assert [e["step"] for e in result["history"]] == [e["step"] for e in expected["history"]]
+    for ours, theirs in zip(result["history"], expected["history"], strict=True):
+        assert ours["validation/accuracy"] == theirs["validation/accuracy"]
+    assert result["best"]["step"] == expected["best"]["step"]
+    assert result["test"] == expected["test"]
+    assert result["test_examples"] == expected["test_examples"]
+    assert result["params"] == expected["params"]
+    assert result["weights"]["frozen_fingerprint"] == expected["weights"]["frozen_fingerprint"]
+    kept = load_file(root / "packed" / name / WEIGHTS_DIR / TRAINABLE_FILE)
+    theirs = load_file(root / "alone" / name / WEIGHTS_DIR / TRAINABLE_FILE)
+    assert kept.keys() == theirs.keys()  # named as alone: export reads them unchanged
+    for key in kept:
+        torch.testing.assert_close(kept[key], theirs[key], rtol=0, atol=1e-4)
+    assert result["pack"]["size"] == len(PACKS)
+
+
+def test_trials_that_cannot_share_the_backbone_are_handed_back_with_the_reason(tmp_path,
+                                                                               cache_dir):
+    outcome = packed(tmp_path, {"lora": ("strategy=lora",), "full": ("strategy=full",),
+                                "head": ("strategy=head",), "dora": ("strategy=dora",),
+                                "seed2": ("strategy=bitfit", "seed=2")})
+    assert outcome.results[tmp_path / "lora"]["status"] == "ok"
+    assert outcome.results[tmp_path / "lora"]["pack"]["size"] == 1
+    reasons = {path.name: why for path, why in outcome.alone.items()}
+    assert set(reasons) == {"full", "head", "dora", "seed2"}
+    assert "every weight" in reasons["full"] and "feature_cache" in reasons["head"]
+    assert "DoRA" in reasons["dora"] and "differs from the pack's backbone" in reasons["seed2"]
+    assert not (tmp_path / "full" / "result.json").exists()  # nothing written for them
+
+
+def test_a_diverged_trial_leaves_the_others_training(tmp_path, cache_dir):
+    outcome = packed(tmp_path, {"bad": ("strategy=bitfit", "lr=1e30",
+                                        "trainer.gradient_clip_val=null"),
+                                "good": ("strategy=lora",)})
+    bad, good = outcome.results[tmp_path / "bad"], outcome.results[tmp_path / "good"]
+    assert bad["status"] == "diverged" and "not finite" in bad["error"]
+    assert bad["failed_step"] is not None and bad["failed_step"] < good["optimizer_steps"]
+    assert good["status"] == "ok" and len(good["history"]) == 2
+    assert all(v == v for v in good["test"].values())  # finite, untouched by the NaNs
+
+
+def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
+        tmp_path, cache_dir):
+    trials = {"lora": PACKS["lora"], "bitfit": PACKS["bitfit"]}
+    whole = packed(tmp_path / "whole", trials)
+    original = loop._validate
+    calls = []
+
+    def stop_after_first(pack, members):
+        original(pack, members)
+        calls.append(1)
+        raise KeyboardInterrupt  # as a kill right after the checkpoints were written
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(loop, "_validate", stop_after_first)
+        packed(tmp_path / "cut", trials)
+    assert not (tmp_path / "cut" / "lora" / "result.json").exists()
+    resumed = packed(tmp_path / "cut", trials)
+    for name in trials:
+        again, first = resumed.results[tmp_path / "cut" / name], whole.results[
+            tmp_path / "whole" / name]
+        assert again["status"] == "ok" and again["resumed_from_step"] == 7
+        assert again["history"] == first["history"]
+        assert again["test"] == first["test"]
