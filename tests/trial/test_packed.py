@@ -136,3 +136,14 @@ def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
         assert again["status"] == "ok" and again["resumed_from_step"] == 7
         assert again["history"] == first["history"]
         assert again["test"] == first["test"]
+
+
+def test_seeds_of_a_pretrained_backbone_share_one_pack(tmp_path, cache_dir):
+    # The heads start apart (one draw per seed); the pretrained weights under them are one.
+    common = ("model=minilm", "data.demo_size=64", "epochs=1", "batch_size=16")
+    outcome = run_pack([(trial_config(*common, "strategy=lora", f"seed={seed}"),
+                         tmp_path / f"seed{seed}") for seed in (1, 2)])
+    assert not outcome.alone
+    results = [outcome.results[tmp_path / f"seed{seed}"] for seed in (1, 2)]
+    assert [r["status"] for r in results] == ["ok", "ok"]
+    assert [r["pack"]["size"] for r in results] == [2, 2]

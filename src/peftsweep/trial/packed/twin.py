@@ -102,10 +102,10 @@ def _check_frozen_weights(model: nn.Module, plain: nn.Module) -> None:
     """The twin's frozen tensors must be the pack's backbone's, bit for bit."""
     shared = dict(plain.named_parameters())
     for name, param in model.named_parameters():
-        if param.requires_grad:
+        # PEFT's original_module: the head's initial copy, replaced by the trained one.
+        if param.requires_grad or ".original_module." in name:
             continue
         short = name.removeprefix(PEFT_PREFIX).replace(".base_layer.", ".")
-        short = short.replace(".original_module.", ".")
         if short in shared and not torch.equal(param.detach(), shared[short].detach()):
             raise CannotPack(f"its frozen {short} differs from the pack's backbone (a random "
                              "initialisation is drawn per seed)")

@@ -1,0 +1,140 @@
+"""``hydra/launcher=packed``: the grid's trials in packs that share one backbone.
+
+Every job is first set up by Hydra as usual (its folder, its saved config); then trials
+that share model, data, batch size, epochs and the trainer settings of one loop form packs
+of at most ``pack_size`` (trial/packed/), and each pack trains in this process. A trial
+that cannot join a pack runs alone, after the packs, and the progress log says why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup_globals
+from omegaconf import DictConfig, open_dict
+
+from peftsweep.compose.validate import validate
+from peftsweep.spec.config import TrialConfig
+from peftsweep.spec.schema import identity_part
+from peftsweep.sweep import progress
+from peftsweep.trial import runtime
+from peftsweep.trial.checkpoints import last_checkpoint
+from peftsweep.trial.packed.member import PACK_CHECKPOINT
+from peftsweep.trial.packed.run import run_pack
+from peftsweep.trial.run import run_trial
+
+log = logging.getLogger(__name__)
+# Trainer settings each packed trial keeps for itself; every other one must match.
+OWN_SETTINGS = ("weight_decay", "warmup_steps", "warmup_ratio", "gradient_clip_val",
+                "early_stopping_patience", "keep_checkpoint", "keep_weights", "full_weights",
+                "log_every_n_steps")
+
+
+def pack_key(cfg: TrialConfig, job_dir: Path) -> str | None:
+    """Trials with one key share a backbone and a loop; None: this trial runs alone."""
+    if why_alone(cfg, job_dir):
+        return None
+    trainer = {k: v for k, v in identity_part(cfg.trainer).items() if k not in OWN_SETTINGS}
+    shared = {"model": identity_part(cfg.model), "data": identity_part(cfg.data),
+              "batch_size": cfg.batch_size, "epochs": cfg.epochs, "trainer": trainer,
+              "accelerator": cfg.trainer.accelerator, "threads": cfg.trainer.num_threads,
+              "eval_batch_size": cfg.trainer.eval_batch_size, "cache_dir": cfg.cache_dir,
+              # A random initialisation is drawn per seed: no two seeds share its weights.
+              "seed": None if cfg.model.pretrained else cfg.seed,
+              "resume_at": _resume_position(job_dir)}
+    return json.dumps(shared, sort_keys=True, default=str)
+
+
+def why_alone(cfg: TrialConfig, job_dir: Path) -> str | None:
+    """Why a trial cannot join any pack (before its model is built), or None."""
+    if cfg.trainer.devices > 1:
+        return "it trains on several devices (DDP)"
+    if cfg.trainer.accumulate_grad_batches > 1:
+        return "it accumulates gradients over batches"
+    if cfg.logger.mlflow is not None or cfg.logger.wandb is not None:
+        return "packs write no tracker runs (logger=mlflow or wandb)"
+    if last_checkpoint(job_dir).is_file():
+        return "it resumes from its own checkpoint, written alone"
+    return None
+
+
+def _resume_position(job_dir: Path) -> tuple[int, int] | None:
+    """Where a killed pack left this trial: trials resume together only from one point."""
+    path = job_dir / "checkpoints" / PACK_CHECKPOINT
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state["epoch"], state["batches_done"]
+
+
+def collect(cfg: DictConfig) -> tuple[TrialConfig, Path]:
+    """The task each job runs under this launcher: only say what it is and where."""
+    runtime.quiet_libraries()
+    return validate(cfg), Path(HydraConfig.get().runtime.output_dir)
+
+
+class PackedLaunch:
+    def __init__(self, pack_size: int = 16):
+        if int(pack_size) < 1:
+            raise ValueError(f"hydra.launcher.pack_size must be >= 1, got {pack_size}")
+        self.pack_size = int(pack_size)
+        self.config: DictConfig | None = None
+        self.hydra_context = None
+
+    def setup(self, *, hydra_context, task_function, config: DictConfig) -> None:
+        self.hydra_context, self.config = hydra_context, config
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+               ) -> list[JobReturn]:
+        setup_globals()
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        jobs = [self._set_up(list(o), initial_job_idx + i) for i, o in enumerate(job_overrides)]
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        trials = [ret.return_value for ret in jobs]
+        results = self._run(trials)
+        for ret, (_, job_dir) in zip(jobs, trials, strict=True):
+            result = results.get(job_dir)
+            ret.return_value = result["status"] if result else "skipped"
+        return jobs
+
+    def _set_up(self, overrides: list[str], index: int) -> JobReturn:
+        config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
+        with open_dict(config):
+            config.hydra.job.id = index
+            config.hydra.job.num = index
+        ret = run_job(hydra_context=self.hydra_context, task_function=collect, config=config,
+                      job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+        if ret.status != JobStatus.COMPLETED:
+            raise ret._return_value  # a job that cannot even be composed stops the sweep
+        return ret
+
+    def _run(self, trials: list[tuple[TrialConfig, Path]]) -> dict[Path, Any]:
+        packs: dict[str, list] = {}
+        alone: dict[Path, tuple[TrialConfig, str]] = {}
+        for cfg, job_dir in trials:
+            key = pack_key(cfg, job_dir)
+            if key is None:
+                alone[job_dir] = (cfg, why_alone(cfg, job_dir))
+            else:
+                packs.setdefault(key, []).append((cfg, job_dir))
+        results: dict[Path, Any] = {}
+        for members in packs.values():
+            for start in range(0, len(members), self.pack_size):
+                chunk = members[start:start + self.pack_size]
+                outcome = run_pack(chunk)
+                for job_dir, result in outcome.results.items():
+                    results[job_dir] = result
+                    progress.report_trial_end(job_dir, result)
+                configs = dict((d, c) for c, d in chunk)
+                alone.update({d: (configs[d], why) for d, why in outcome.alone.items()})
+        for job_dir, (cfg, why) in alone.items():
+            progress.emit(job_dir.parent, f"peftsweep: {job_dir.name} runs alone: {why}\n")
+            results[job_dir] = run_trial(cfg, job_dir)
+            progress.report_trial_end(job_dir, results[job_dir])
+        return results

@@ -1,0 +1,33 @@
+"""hydra/launcher=packed end to end: packs formed, the rest alone with the reason, resumed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from peftsweep.spec.results import read_result
+
+
+@pytest.mark.integration
+def test_a_packed_grid_packs_what_shares_and_runs_the_rest_alone(run_train, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ("-m", "experiment=demo", "hydra/launcher=packed", "hydra.launcher.pack_size=2",
+            "strategy=bitfit,lora,full", "lr=1e-3,3e-3", "seed=1", "data.demo_size=200",
+            f"hydra.sweep.dir={sweep}")
+    proc = run_train(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [read_result(p) for p in sweep.glob("*/result.json")]
+    assert len(results) == 6 and {r["status"] for r in results} == {"ok"}
+    packed = [r for r in results if "pack" in r]
+    # Four trials share a backbone, in packs of at most two; full fine-tuning runs alone.
+    assert sorted(r["science"]["strategy"] for r in packed) == ["bitfit", "bitfit", "lora",
+                                                                 "lora"]
+    assert {r["pack"]["size"] for r in packed} == {2}
+    log = (sweep / "progress.log").read_text()
+    assert log.count("runs alone: it trains every weight") == 2
+    assert "[6/6]" in log
+    summary = json.loads((sweep / "summary.json").read_text())
+    assert summary["counts"]["ok"] == 6
+    again = run_train(*args)  # everything finished: nothing runs again
+    assert again.returncode == 0 and "0 to run" in again.stderr
