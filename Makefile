@@ -14,7 +14,7 @@ ARGS ?=
 BENCH_OUT ?= .cache/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory bench-methods faults clean
+.PHONY: help install demo test test-fast lint report status tables params inspect bench bench-parity bench-search bench-memory bench-methods bench-pack bench-gpu-pack faults clean
 .PHONY: export predict evaluate
 
 help: ## List the documented targets
@@ -94,6 +94,13 @@ bench-parity: $(STAMP) ## Accuracy parity with HF Trainer (minilm, IMDb subset; 
 
 bench-methods: $(STAMP) ## Speed and memory of every PEFT method vs the plain loop, bert_tiny and minilm (docs/benchmarks.md)
 	$(PY) benchmarks/run.py --phases methods --repeats 1 --out $(BENCH_OUT)/methods $(ARGS)
+
+bench-pack: $(STAMP) ## Packed trials vs one at a time: the demo grid, then 16 bert_tiny-shape IMDb trials (docs/scale.md)
+	$(PY) benchmarks/pack.py --grid demo --out $(BENCH_OUT)/pack $(ARGS)
+	$(PY) benchmarks/pack.py --grid imdb16 --out $(BENCH_OUT)/pack $(ARGS)
+
+bench-gpu-pack: $(STAMP) ## On a GPU: the seeds' 40-trial BERT-tiny IMDb grid, packed 8/16/40 vs alone (docs/scale.md)
+	$(PY) benchmarks/pack.py --grid gpu --packs 8,16,40 --out $(BENCH_OUT)/pack $(ARGS)
 
 faults: $(STAMP) ## Kill -9 a grid, a DDP grid and a search at random moments, FAULT_ROUNDS times each (FAULT_SEED), and check nothing is lost
 	FAULT_ROUNDS=$(or $(FAULT_ROUNDS),10) FAULT_SEED=$(or $(FAULT_SEED),0) $(PY) -m pytest -q tests/integration/test_faults.py
