@@ -19,7 +19,7 @@ import pytest
 from peftsweep.spec.results import read_result
 from peftsweep.study.storage import connect_url
 
-from helpers import OFFLINE, ROOT, SEARCH
+from helpers import FAST, OFFLINE, ROOT, SEARCH
 
 pytest_plugins = ["postgres_server", "slurm_cluster"]
 
@@ -170,6 +170,43 @@ def test_parallel_workers_share_one_sqlite_study(run_train, search_conf, tmp_pat
     assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
     assert _progress_counts((sweep_dir / "progress.log").read_text()) == \
         [(i, 4) for i in range(1, 5)]
+
+
+PACKED_PRESET = """\
+defaults:
+  - _schema
+  - _self_
+sampler: random
+seed: 3
+pruner: median
+pruner_startup_trials: 1
+pruner_warmup: 0
+heartbeat_s: 1
+pack: 2
+space:
+  lr: {type: float, low: 1.0e-06, high: 3.0e-03, log: true}
+"""
+
+
+@pytest.mark.integration
+def test_a_packed_search_asks_two_trials_at_once_and_trains_them_on_one_backbone(
+        run_train, search_conf, tmp_path):
+    (search_conf / "search" / "packed.yaml").write_text(PACKED_PRESET)
+    root = tmp_path / "multirun"
+    proc = run_train("-m", "hydra/sweeper=search", "search=packed", *FAST, "strategy=bitfit",
+                     "search.n_trials=4", f"sweep_root={root}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sweep_dir = _sweep_dir(root)
+    results = _assert_study_matches_results(sweep_dir, 4)
+    study = _study(sweep_dir)
+    for trial in study.trials:  # every trial of a pack told its own study trial each validation
+        result = results[trial.user_attrs["job"]]
+        assert result["search"]["trial"] == trial.number
+        assert len(trial.intermediate_values) == len(result["history"]) > 0
+    first = [results[t.user_attrs["job"]] for t in study.trials[:2]]
+    assert all(r["pack"]["size"] == 2 for r in first), [r.get("pack") for r in first]
+    assert sorted(first[0]["pack"]["trials"]) == sorted(r["identity"] for r in first)
+    assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
 
 
 def _progress_counts(text: str) -> list[tuple[int, int]]:

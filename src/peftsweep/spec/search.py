@@ -69,6 +69,9 @@ class SearchSettings(Schema):
     study_name: str | None = option(None, "null: named after the sweep folder.")
     workers: int = option(1, "Trials at once: local processes, or jobs of hydra/launcher "
                              "(local_parallel: its slots from parallel.*, unless > 1).", gt=0)
+    pack: int = option(1, "Trials each worker asks for at once; those that share model, data "
+                          "and batch shape train as one pack on one backbone "
+                          "(docs/scale.md).", gt=0)
     seed: int | None = option(None, "Sampler seed.")
     heartbeat_s: int = option(60, "A trial silent for twice this is failed and asked again.",
                               gt=0)

@@ -46,19 +46,12 @@ def validation_number(trainer, val_check_interval: float) -> int:
     return max(1, round(batches / per_epoch / float(val_check_interval)))
 
 
-class ReportToStudy(Callback):
-    """Each validation's value goes to the trial's intermediate values; the study's pruner
-    decides on the trial as stored (Optuna's public storage and pruner API).
+class StudyReporter:
+    """One search trial's line to its study: report a validation's value, ask the pruner
+    (Optuna's public storage and pruner API). Connects at the first report."""
 
-    Under DDP only rank 0 talks to the study; it broadcasts its decision at every
-    validation and every rank acts on it, so the ranks stop together (a rank that pruned on
-    its own would leave the others waiting for it in their next collective).
-    """
-
-    def __init__(self, ctx: dict[str, Any], metric: str, val_check_interval: float):
+    def __init__(self, ctx: dict[str, Any]):
         self.ctx = ctx
-        self.key = f"val/{metric}"
-        self.interval = val_check_interval
         self.study = self.storage = self.trial_id = None
 
     def _connect(self) -> None:
@@ -73,16 +66,35 @@ class ReportToStudy(Callback):
         self.trial_id = self.storage.get_trial_id_from_study_id_trial_number(study_id,
                                                                              ctx["trial"])
 
+    def prunes(self, number: int, value: float) -> bool:
+        """Report validation ``number``; True when the study prunes the trial there."""
+        if self.study is None:
+            self._connect()
+        self.storage.set_trial_intermediate_value(self.trial_id, number, float(value))
+        return bool(self.study.pruner.prune(self.study, self.storage.get_trial(self.trial_id)))
+
+
+class ReportToStudy(Callback):
+    """Each validation's value goes to the trial's intermediate values; the study's pruner
+    decides on the trial as stored.
+
+    Under DDP only rank 0 talks to the study; it broadcasts its decision at every
+    validation and every rank acts on it, so the ranks stop together (a rank that pruned on
+    its own would leave the others waiting for it in their next collective).
+    """
+
+    def __init__(self, ctx: dict[str, Any], metric: str, val_check_interval: float):
+        self.reporter = StudyReporter(ctx)
+        self.key = f"val/{metric}"
+        self.interval = val_check_interval
+
     def decide(self, trainer) -> dict[str, Any] | None:
         """Rank 0: report this validation; the pruning record if the study prunes the trial."""
         value = trainer.callback_metrics.get(self.key)
         if value is None or not math.isfinite(float(value)):
             return None  # divergence is the module's to report
-        if self.study is None:
-            self._connect()
         number = validation_number(trainer, self.interval)
-        self.storage.set_trial_intermediate_value(self.trial_id, number, float(value))
-        if not self.study.pruner.prune(self.study, self.storage.get_trial(self.trial_id)):
+        if not self.reporter.prunes(number, float(value)):
             return None
         return {"step": int(trainer.global_step), "epoch": int(trainer.current_epoch),
                 "validation": number, "value": float(value)}

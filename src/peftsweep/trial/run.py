@@ -103,11 +103,14 @@ def _run_locked(cfg: TrialConfig, job_dir: Path, identity: str,
     return result
 
 
-def trial_record(cfg: TrialConfig, identity: str) -> dict[str, Any]:
-    """What every result.json starts with: who the trial is and where it ran."""
+def trial_record(cfg: TrialConfig, identity: str,
+                 search: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every result.json starts with: who the trial is and where it ran (``search``:
+    the trial's search context, by default the one ``$PEFTSWEEP_SEARCH`` gives)."""
     base = {"identity": identity, "science": cfg.summary(), "config": cfg.to_dict(),
             "runtime": runtime.describe(cfg), "versions": runtime.versions()}
-    if (search := context()) is not None:  # a confirmation trial also names the one it confirms
+    search = context() if search is None else search
+    if search is not None:  # a confirmation trial also names the one it confirms
         base["search"] = {key: search[key] for key in ("study", "trial", "confirms")
                           if search.get(key) is not None}
     return base

@@ -10,7 +10,7 @@ import optuna
 from optuna.trial import TrialState
 
 from peftsweep.study.storage import open_storage
-from peftsweep.sweep.search.worker import _ask, adopt_running
+from peftsweep.sweep.search.asking import adopt_running, ask
 
 HEARTBEAT_S = 1
 
@@ -33,7 +33,7 @@ def states(study) -> list[TrialState]:
 
 def test_a_trial_asked_by_a_worker_that_died_at_once_is_retried(tmp_path):
     study, storage = study_in(tmp_path)
-    _ask(study, storage)  # the worker dies here, before its heartbeat thread
+    ask(study, storage)  # the worker dies here, before its heartbeat thread
     time.sleep(2 * HEARTBEAT_S + 1.5)
     fail_stale(study)
     assert states(study) == [TrialState.FAIL, TrialState.WAITING]  # failed, then retried

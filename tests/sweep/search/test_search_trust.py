@@ -21,9 +21,9 @@ from peftsweep.study.matching import point_of, result_science
 from peftsweep.study.samplers import build_sampler, check_sampler
 from peftsweep.study.space import parse_space, suggest
 from peftsweep.sweep.search import clock, confirm, warm_start
+from peftsweep.sweep.search.asking import next_trial
 from peftsweep.sweep.search.preflight import check_search, normalize_overrides
 from peftsweep.sweep.search.resume_check import check_resume
-from peftsweep.sweep.search.worker import next_trial
 
 from helpers import CONF, FAST, make_result, write_sweep
 

@@ -46,6 +46,9 @@ class Member:
     error: str | None = None
     failed_step: int | None = None
     stopped_at: dict | None = None
+    reporter: Any = None
+    """A search trial's line to its study (study/pruning.py StudyReporter), else None."""
+    pruned_at: dict | None = None
     finite: torch.Tensor | None = None
     losses: list[torch.Tensor] = field(default_factory=list)
     """This run's training losses, detached (no host sync per step)."""
@@ -98,7 +101,25 @@ class Member:
         if patience is not None and self.waited >= patience:
             self.status = "stopped"
             self.stopped_at = {"step": self.step, "epoch": self.epoch}
+        self._report(value)
         self.heartbeat.validated(self.epoch, self.step, values)
+
+    def _report(self, value: float) -> None:
+        """A search trial tells its study each validation; pruned wins over early stopping,
+        as it does alone. The study out of reach fails this trial, not the pack."""
+        if self.reporter is None or not math.isfinite(value):
+            return
+        number = len(self.history)  # validations so far, this one included
+        try:
+            pruned = self.reporter.prunes(number, value)
+        except Exception as err:  # noqa: BLE001
+            self.status, self.error = "failed", f"{type(err).__name__}: {err}"
+            self.failed_step = self.step
+            return
+        if pruned:
+            self.status = "pruned"
+            self.pruned_at = {"step": self.step, "epoch": self.epoch, "validation": number,
+                              "value": value}
 
     # A packed trial resumes from its own checkpoint, written after each validation.
     def save(self) -> None:

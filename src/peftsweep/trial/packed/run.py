@@ -28,6 +28,7 @@ from peftsweep.params.budget import sized, trial_strategy
 from peftsweep.spec.config import TrialConfig, task_spec
 from peftsweep.spec.families import FAMILIES
 from peftsweep.spec.results import find_ok_result, set_aside_corrupt_result
+from peftsweep.study.pruning import StudyReporter
 from peftsweep.trial import memory, runtime, weights
 from peftsweep.trial.checkpoints import CHECKPOINT_DIR
 from peftsweep.trial.heartbeat import TrialHeartbeat
@@ -50,13 +51,17 @@ class PackOutcome:
     """Job folder -> why it cannot share this pack's backbone."""
 
 
-def run_pack(trials: list[tuple[TrialConfig, Path]]) -> PackOutcome:
-    """Run ``trials`` (one pack key, see sweep/packing.py) sharing one backbone."""
+def run_pack(trials: list[tuple[TrialConfig, Path]],
+             searches: dict[Path, dict[str, Any]] | None = None) -> PackOutcome:
+    """Run ``trials`` (one pack key, see sweep/packing.py) sharing one backbone.
+
+    ``searches``: job folder -> the search context of a search trial (the study it reports
+    each validation to, as ``$PEFTSWEEP_SEARCH`` gives a trial alone)."""
     outcome = PackOutcome()
     with contextlib.ExitStack() as stack:
         claimed = _claim(trials, outcome, stack)
         if claimed:
-            _run_claimed(claimed, outcome, stack)
+            _run_claimed(claimed, outcome, stack, searches or {})
     return outcome
 
 
@@ -81,7 +86,8 @@ def _claim(trials, outcome: PackOutcome, stack: contextlib.ExitStack) -> list:
     return claimed
 
 
-def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack) -> None:
+def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
+                 searches: dict[Path, dict[str, Any]]) -> None:
     started = time.time()
     cfg0 = claimed[0][0]
     runtime.configure(cfg0)
@@ -108,7 +114,10 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack) -> 
             outcome.alone[job_dir] = str(why)
             continue
         heartbeat = stack.enter_context(TrialHeartbeat(job_dir, cfg.epochs))
-        members.append(Member(cfg, job_dir, identity, twin, len(members), heartbeat, started))
+        member = Member(cfg, job_dir, identity, twin, len(members), heartbeat, started)
+        if job_dir in searches:
+            member.reporter = StudyReporter(searches[job_dir])
+        members.append(member)
     if not members:
         return
     for member in members:
@@ -133,17 +142,21 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack) -> 
     loop.test_at_best(pack, selected, data.test_split_names)
     peak = memory.peak(on_gpu, from_start)
     for member in members:
-        result = _result(member, pack, data, steps, setup_s, peak)
+        result = _result(member, pack, data, steps, setup_s, peak, searches.get(member.job_dir))
         finish(member.job_dir, result, member.started)
         outcome.results[member.job_dir] = result
 
 
 def _result(member: Member, pack: loop.Pack, data, steps: int, setup_s: float,
-            peak: dict) -> dict[str, Any]:
+            peak: dict, search: dict[str, Any] | None) -> dict[str, Any]:
     cfg = member.cfg
-    base = {**trial_record(cfg, member.identity),
+    base = {**trial_record(cfg, member.identity, search),
             "pack": {"size": len(pack.members), "slot": member.slot,
                      "trials": [m.identity for m in pack.members]}}
+    if member.status == "pruned":
+        return {**base, "status": "pruned", "error": None,
+                "failed_step": member.pruned_at["step"], "pruned_at": member.pruned_at,
+                "history": member.history}
     if member.status in ("diverged", "failed"):
         return {**base, "status": member.status, "error": member.error,
                 "failed_step": member.failed_step}
