@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -31,3 +32,25 @@ def test_a_packed_grid_packs_what_shares_and_runs_the_rest_alone(run_train, tmp_
     assert summary["counts"]["ok"] == 6
     again = run_train(*args)  # everything finished: nothing runs again
     assert again.returncode == 0 and "0 to run" in again.stderr
+
+
+@pytest.mark.integration
+def test_packs_and_lone_trials_share_out_over_worker_processes(run_train, tmp_path):
+    sweep = tmp_path / "sweep"
+    proc = run_train("-m", "experiment=demo", "hydra/launcher=packed", "hydra.launcher.workers=2",
+                     "hydra.launcher.pack_size=2", "strategy=bitfit,lora,full", "lr=1e-3,3e-3",
+                     "seed=1", "data.demo_size=200", f"hydra.sweep.dir={sweep}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [read_result(p) for p in sweep.glob("*/result.json")]
+    assert len(results) == 6 and {r["status"] for r in results} == {"ok"}
+    packed = sorted(r["science"]["strategy"] for r in results if "pack" in r)
+    assert packed == ["bitfit", "bitfit", "lora", "lora"], packed
+    # Packs and the full trials a pack handed back ran in two worker processes, each in
+    # its own slot with its share of the cores.
+    assert len({r["runtime"]["pid"] for r in results}) == 2
+    slots = {r["runtime"]["env"].get("PEFTSWEEP_SLOT") for r in results}
+    assert slots == {"0", "1"}, slots
+    cores = len(os.sched_getaffinity(0))
+    assert {r["runtime"]["threads"] for r in results} == {max(1, cores // 2)}
+    log = (sweep / "progress.log").read_text()
+    assert "[6/6]" in log and log.count("runs alone: it trains every weight") == 2

@@ -2,15 +2,20 @@
 
 Every job is first set up by Hydra as usual (its folder, its saved config); then trials
 that share model, data, batch size, epochs and the trainer settings of one loop form packs
-of at most ``pack_size`` (trial/packed/), and each pack trains in this process. A trial
-that cannot join a pack runs alone, after the packs, and the progress log says why.
+of at most ``pack_size`` (trial/packed/). With ``workers=1`` each pack trains in this
+process; with more, packs (and trials alone) go to that many worker processes, placed as
+local_parallel places trials (one GPU each, or the cores split). A trial that cannot join
+a pack runs alone, after the packs, and the progress log says why.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,7 @@ from omegaconf import DictConfig, open_dict
 from peftsweep.compose.validate import validate
 from peftsweep.spec.config import TrialConfig
 from peftsweep.spec.schema import identity_part
-from peftsweep.sweep import progress
+from peftsweep.sweep import placement, progress
 from peftsweep.trial import runtime
 from peftsweep.trial.checkpoints import last_checkpoint
 from peftsweep.trial.packed.member import PACK_CHECKPOINT
@@ -79,11 +84,21 @@ def collect(cfg: DictConfig) -> tuple[TrialConfig, Path]:
     return validate(cfg), Path(HydraConfig.get().runtime.output_dir)
 
 
+def _place_worker(lock_dir: str, workers: int, accelerator: str | None) -> None:
+    """A worker process's one slot for its life: its GPU, or its share of the cores."""
+    gpus = placement.usable_gpus(accelerator)
+    slot = placement.claim_slot(Path(lock_dir), os.getpid() % workers, workers)
+    placement.apply(placement.for_slot(slot, len(gpus), workers, placement.n_cpus()), gpus)
+    runtime.quiet_libraries()
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][worker %(process)d] %(message)s")
+
+
 class PackedLaunch:
-    def __init__(self, pack_size: int = 16):
-        if int(pack_size) < 1:
-            raise ValueError(f"hydra.launcher.pack_size must be >= 1, got {pack_size}")
-        self.pack_size = int(pack_size)
+    def __init__(self, pack_size: int = 16, workers: int = 1):
+        for key, value in (("pack_size", pack_size), ("workers", workers)):
+            if int(value) < 1:
+                raise ValueError(f"hydra.launcher.{key} must be >= 1, got {value}")
+        self.pack_size, self.workers = int(pack_size), int(workers)
         self.config: DictConfig | None = None
         self.hydra_context = None
 
@@ -114,7 +129,8 @@ class PackedLaunch:
             raise ret._return_value  # a job that cannot even be composed stops the sweep
         return ret
 
-    def _run(self, trials: list[tuple[TrialConfig, Path]]) -> dict[Path, Any]:
+    def _plan(self, trials: list[tuple[TrialConfig, Path]]) -> tuple[list[list], dict]:
+        """Packs of at most pack_size trials of one key, and the trials that run alone."""
         packs: dict[str, list] = {}
         alone: dict[Path, tuple[TrialConfig, str]] = {}
         for cfg, job_dir in trials:
@@ -123,18 +139,62 @@ class PackedLaunch:
                 alone[job_dir] = (cfg, why_alone(cfg, job_dir))
             else:
                 packs.setdefault(key, []).append((cfg, job_dir))
+        chunks = [members[start:start + self.pack_size] for members in packs.values()
+                  for start in range(0, len(members), self.pack_size)]
+        return chunks, alone
+
+    def _run(self, trials: list[tuple[TrialConfig, Path]]) -> dict[Path, Any]:
+        chunks, alone = self._plan(trials)
+        if self.workers > 1 and len(chunks) + len(alone) > 1:
+            return self._run_in_workers(chunks, alone)
         results: dict[Path, Any] = {}
-        for members in packs.values():
-            for start in range(0, len(members), self.pack_size):
-                chunk = members[start:start + self.pack_size]
-                outcome = run_pack(chunk)
-                for job_dir, result in outcome.results.items():
-                    results[job_dir] = result
-                    progress.report_trial_end(job_dir, result)
-                configs = dict((d, c) for c, d in chunk)
-                alone.update({d: (configs[d], why) for d, why in outcome.alone.items()})
+        for chunk in chunks:
+            alone.update(_packed(chunk, run_pack(chunk), results))
         for job_dir, (cfg, why) in alone.items():
-            progress.emit(job_dir.parent, f"peftsweep: {job_dir.name} runs alone: {why}\n")
+            _say_alone(job_dir, why)
             results[job_dir] = run_trial(cfg, job_dir)
             progress.report_trial_end(job_dir, results[job_dir])
         return results
+
+    def _run_in_workers(self, chunks: list[list], alone: dict) -> dict[Path, Any]:
+        """Packs and lone trials over ``workers`` processes, each taking the next when free."""
+        first_cfg, first_dir = chunks[0][0] if chunks else next(
+            (cfg, d) for d, (cfg, _) in alone.items())
+        lock_dir = placement.slot_lock_dir(str(first_dir.parent))
+        results: dict[Path, Any] = {}
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_place_worker,
+                                 initargs=(str(lock_dir), self.workers,
+                                           first_cfg.trainer.accelerator)) as pool:
+            pending = {pool.submit(run_pack, chunk): chunk for chunk in chunks}
+
+            def submit_alone(job_dir: Path, cfg: TrialConfig, why: str) -> None:
+                _say_alone(job_dir, why)
+                pending[pool.submit(run_trial, cfg, job_dir)] = job_dir
+
+            for job_dir, (cfg, why) in alone.items():
+                submit_alone(job_dir, cfg, why)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    unit = pending.pop(future)
+                    if isinstance(unit, Path):
+                        results[unit] = future.result()
+                        progress.report_trial_end(unit, results[unit])
+                        continue
+                    for job_dir, (cfg, why) in _packed(unit, future.result(), results).items():
+                        submit_alone(job_dir, cfg, why)
+        return results
+
+
+def _packed(chunk: list, outcome, results: dict[Path, Any]) -> dict[Path, tuple]:
+    """Record a pack's results; its trials handed back to run alone, with the reason."""
+    for job_dir, result in outcome.results.items():
+        results[job_dir] = result
+        progress.report_trial_end(job_dir, result)
+    configs = {d: c for c, d in chunk}
+    return {d: (configs[d], why) for d, why in outcome.alone.items()}
+
+
+def _say_alone(job_dir: Path, why: str) -> None:
+    progress.emit(job_dir.parent, f"peftsweep: {job_dir.name} runs alone: {why}\n")

@@ -113,7 +113,7 @@ def _workers_resolver(workers: int | None, trials_per_gpu: int, accelerator: str
     return worker_count(workers, len(usable_gpus(accelerator)), trials_per_gpu, n_cpus())
 
 
-def _lock_dir(sweep_dir: str) -> Path:
+def slot_lock_dir(sweep_dir: str) -> Path:
     # Local temp, not the (maybe NFS) sweep folder: flock is only reliable on local disks.
     digest = hashlib.sha1(str(Path(sweep_dir).resolve()).encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / f"peftsweep-slots-{os.getuid()}-{digest}"
@@ -160,7 +160,7 @@ def apply_from_hydra(cfg: DictConfig) -> Placement | None:
     cpus = n_cpus()
     n_workers = int(hydra_cfg.launcher.n_jobs)
     preferred = assign(int(hydra_cfg.job.num), len(gpu_ids), n_workers=n_workers, n_cpus=cpus)
-    slot = claim_slot(_lock_dir(hydra_cfg.sweep.dir), preferred.slot, n_workers)
+    slot = claim_slot(slot_lock_dir(hydra_cfg.sweep.dir), preferred.slot, n_workers)
     placement = for_slot(slot, len(gpu_ids), n_workers, cpus)
     env = apply(placement, gpu_ids)
     log.info("job %s: slot %d, %s, %d threads", hydra_cfg.job.num, slot,
