@@ -10,18 +10,14 @@ another trial's tensors, so each trial's gradients are those it would get alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-@dataclass
-class PackState:
-    """Which trial slots the current batch holds, in row order (shared by every layer)."""
-
-    active: list[int] = field(default_factory=list)
+from peftsweep.trial.packed.dropout import drop_one, mix, path_key
+from peftsweep.trial.packed.state import PackState
 
 
 @dataclass
@@ -44,10 +40,11 @@ class SlotTensors:
 class PackedLayer(nn.Module):
     """Holds the frozen layer and, per trial slot, that trial's own tensors."""
 
-    def __init__(self, base: nn.Module, state: PackState, slots: int):
+    def __init__(self, base: nn.Module, state: PackState, slots: int, layer: int = 0):
         super().__init__()
         self.base = base
         self.state = state
+        self.layer = layer  # its place in each trial's dropout stream (LoRA's dropout)
         self.parts: list[SlotTensors] = [SlotTensors() for _ in range(slots)]
         # Registered so that .to(device) moves them; named after the slot.
         self.own = nn.ParameterDict()
@@ -86,25 +83,27 @@ class PackedLinear(PackedLayer):
             out = out + bias.view(bias.shape[0], *([1] * (out.dim() - 2)), bias.shape[1])
         if any(part.lora is not None for part in active):
             inputs = self.groups(x)
-            out = torch.stack([o if part.lora is None else o + _lora(part.lora, xi, self.training)
-                               for o, xi, part in zip(out, inputs, active, strict=True)])
+            out = torch.stack([o if part.lora is None else o + self._lora(part.lora, xi, k)
+                               for k, (o, xi, part) in enumerate(zip(out, inputs, active,
+                                                                     strict=True))])
         return out.reshape(-1, *out.shape[2:])
+
+    def _lora(self, lora: LoraPart, x: torch.Tensor, index: int) -> torch.Tensor:
+        """The LoRA update of the ``index``-th active trial, through its own dropout."""
+        if lora.dropout and self.training:
+            x = drop_one(x, lora.dropout, mix(self.state.streams[index], self.layer))
+        return F.linear(F.linear(x, lora.down), lora.up) * lora.scaling
 
     def _each_alone(self, x: torch.Tensor, active: list[SlotTensors]) -> torch.Tensor:
         outs = []
-        for xi, part in zip(self.groups(x), active, strict=True):
+        for k, (xi, part) in enumerate(zip(self.groups(x), active, strict=True)):
             weight = part.weight if part.weight is not None else self.base.weight
             bias = part.bias if part.bias is not None else self.base.bias
             out = F.linear(xi, weight, bias)
             if part.lora is not None:
-                out = out + _lora(part.lora, xi, self.training)
+                out = out + self._lora(part.lora, xi, k)
             outs.append(out)
         return torch.cat(outs)
-
-
-def _lora(lora: LoraPart, x: torch.Tensor, training: bool) -> torch.Tensor:
-    x = F.dropout(x, lora.dropout, training) if lora.dropout else x
-    return F.linear(F.linear(x, lora.down), lora.up) * lora.scaling
 
 
 class PackedLayerNorm(PackedLayer):
@@ -132,6 +131,6 @@ def pack_module(model: nn.Module, path: str, state: PackState, slots: int) -> Pa
     if kind is None:
         raise ValueError(f"{path} is a {type(current).__name__}: packs share only Linear and "
                          "LayerNorm layers")
-    packed = kind(current, state, slots)
+    packed = kind(current, state, slots, path_key(path))
     setattr(parent, name, packed)
     return packed

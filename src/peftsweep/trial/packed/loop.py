@@ -15,8 +15,9 @@ from torch import nn
 from peftsweep.data.batching import PAD_COLUMNS
 from peftsweep.models.metrics import build_metrics, predictions
 from peftsweep.spec.tasks import TaskSpec
-from peftsweep.trial.packed.layers import PackState
+from peftsweep.trial.packed.dropout import stream
 from peftsweep.trial.packed.member import Member
+from peftsweep.trial.packed.state import PackState
 
 
 @dataclass
@@ -120,6 +121,8 @@ def _logits(pack: Pack, members: list[Member], rows: list[dict]) -> list[torch.T
             inputs[column] = torch.cat([F.pad(row[column], (0, longest - row[column].shape[1]),
                                               value=value) for row in rows]).to(pack.device)
     pack.state.active = [m.slot for m in members]
+    pack.state.streams = [stream(m.cfg.seed, m.step) for m in members]
+    pack.state.rows = inputs["input_ids"].shape[0]
     with _autocast(pack):
         logits = pack.model(**inputs).logits
     return list(logits.float().split([len(row["labels"]) for row in rows]))

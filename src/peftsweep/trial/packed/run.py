@@ -33,9 +33,10 @@ from peftsweep.trial import memory, runtime, weights
 from peftsweep.trial.checkpoints import CHECKPOINT_DIR
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.outcomes import examples_record
-from peftsweep.trial.packed import loop
-from peftsweep.trial.packed.layers import PackState, pack_module
+from peftsweep.trial.packed import dropout, loop
+from peftsweep.trial.packed.layers import pack_module
 from peftsweep.trial.packed.member import Member
+from peftsweep.trial.packed.state import PackState
 from peftsweep.trial.packed.twin import CannotPack, build_twin
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.run import best_of, finish, trial_record
@@ -125,6 +126,7 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
             pack_module(shared, path, state, len(members)).set_slot(member.slot, tensors)
         member.prepare(data.splits["train"].lengths, steps, cfg0.trainer.fused_adamw)
         member.load()
+    dropout.install(shared, state)
     device = torch.device("cuda" if on_gpu else "cpu")
     shared.to(device)
     pack = loop.Pack(shared, state, members, data.splits, data.collate, spec, device,

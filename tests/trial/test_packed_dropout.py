@@ -1,0 +1,51 @@
+"""Each packed trial's own dropout stream: independent of its partners and of padding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from peftsweep.trial.packed import loop
+from peftsweep.trial.packed.dropout import kept, mix
+from peftsweep.trial.packed.run import run_pack
+
+from helpers import trial_config
+
+SMALL = ("data.demo_size=200", "epochs=1")
+
+
+def test_masks_keep_the_rate_differ_per_trial_and_ignore_padding():
+    keys = [mix(1, 7), mix(2, 7)]
+    masks = kept(torch.Size([16, 40, 32]), keys, 0.25, "cpu")
+    assert abs(masks[0].float().mean().item() - 0.75) < 0.02
+    assert 0.55 < (masks[0] == masks[1]).float().mean().item() < 0.70  # ~0.75² + 0.25²
+    longer = kept(torch.Size([16, 64, 32]), keys[:1], 0.25, "cpu")
+    assert torch.equal(longer[0, :, :40], masks[0])  # padding never moves a mask
+
+
+def _losses_of(tmp_path, trials: dict[str, tuple]) -> dict[str, list[float]]:
+    members: dict = {}
+    original = loop.train
+
+    def keep_members(pack, *args):
+        members.update({m.job_dir.name: m for m in pack.members})
+        return original(pack, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loop, "train", keep_members)
+        outcome = run_pack([(trial_config(*SMALL, *o), tmp_path / n) for n, o in trials.items()])
+    assert {r["status"] for r in outcome.results.values()} == {"ok"}
+    return {name: [float(x) for x in m.losses] for name, m in members.items()}
+
+
+def test_a_trial_draws_the_same_dropout_whatever_its_partners(tmp_path, cache_dir):
+    lora = ("strategy=lora", "lr=3e-3")
+    first = _losses_of(tmp_path / "a", {"lora": lora, "bitfit": ("strategy=bitfit",)})
+    second = _losses_of(tmp_path / "b", {"lora": lora, "other": ("strategy=lora", "lr=1e-2",
+                                                                "strategy.r=4", "seed=5")})
+    off = _losses_of(tmp_path / "c", {"lora": (*lora, "model.dropout=0",
+                                               "strategy.dropout=0"),
+                                      "bitfit": ("strategy=bitfit", "model.dropout=0")})
+    assert len(first["lora"]) == len(second["lora"]) > 1
+    assert max(abs(a - b) for a, b in zip(first["lora"], second["lora"], strict=True)) < 1e-5
+    assert max(abs(a - b) for a, b in zip(first["lora"], off["lora"], strict=True)) > 1e-3
