@@ -113,9 +113,13 @@ def test_a_diverged_trial_leaves_the_others_training(tmp_path, cache_dir):
     assert all(v == v for v in good["test"].values())  # finite, untouched by the NaNs
 
 
+@pytest.mark.parametrize("dropout", [False, True], ids=["no-dropout", "dropout"])
 def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
-        tmp_path, cache_dir):
-    trials = {"lora": PACKS["lora"], "bitfit": PACKS["bitfit"]}
+        tmp_path, cache_dir, dropout):
+    # With dropout on, each trial's masks come from its seed and step: drawn again alike.
+    on = ("model.dropout=0.1",) if dropout else ()
+    trials = {"lora": (*PACKS["lora"], *on, *(("strategy.dropout=0.1",) if dropout else ())),
+              "bitfit": (*PACKS["bitfit"], *on)}
     whole = packed(tmp_path / "whole", trials)
     original = loop._validate
     calls = []
