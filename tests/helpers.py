@@ -197,3 +197,22 @@ PEFT_PRESETS = {"dora": ["strategy=dora"], "rslora": ["strategy=rslora"],
                 "lokr": ["strategy=lokr"], "vera": ["strategy=vera"],
                 "prompt_tuning": ["strategy=prompt_tuning"], "p_tuning": ["strategy=p_tuning"],
                 "oft": ["strategy=peft", "strategy.method=oft"]}
+
+
+def run_pack_keeping_members(trials: list, members: dict):
+    """run_pack over (config, job folder) pairs; ``members`` gets its members by folder name
+    (each with its training losses)."""
+    import pytest
+
+    from peftsweep.trial.packed import loop
+    from peftsweep.trial.packed.run import run_pack
+
+    original = loop.train
+
+    def keep_members(pack, *args):
+        members.update({m.job_dir.name: m for m in pack.members})
+        return original(pack, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(loop, "train", keep_members)
+        return run_pack(trials)

@@ -12,7 +12,7 @@ from peftsweep.trial.packed import loop
 from peftsweep.trial.packed.run import run_pack
 from peftsweep.trial.weights import TRAINABLE_FILE, WEIGHTS_DIR
 
-from helpers import trial_config
+from helpers import run_pack_keeping_members, trial_config
 
 # No dropout anywhere: then a packed trial must repeat its run alone.
 EXACT = ("model.dropout=0", "data.demo_size=200", "lr=1e-2")
@@ -40,17 +40,8 @@ def alone(tmp_path, name: str, *overrides: str) -> tuple[dict, list[float]]:
 
 
 def packed(tmp_path, trials: dict[str, tuple], record: dict | None = None):
-    if record is not None:
-        original = loop.train
-
-        def keep_members(pack, *args):
-            record.update({m.job_dir.name: m for m in pack.members})
-            return original(pack, *args)
-
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(loop, "train", keep_members)
-            return run_pack([(trial_config(*EXACT, *o), tmp_path / n) for n, o in trials.items()])
-    return run_pack([(trial_config(*EXACT, *o), tmp_path / n) for n, o in trials.items()])
+    pairs = [(trial_config(*EXACT, *o), tmp_path / n) for n, o in trials.items()]
+    return run_pack(pairs) if record is None else run_pack_keeping_members(pairs, record)
 
 
 @pytest.fixture(scope="module")

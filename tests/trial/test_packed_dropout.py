@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 
-from peftsweep.trial.packed import loop
 from peftsweep.trial.packed.dropout import kept, mix
-from peftsweep.trial.packed.run import run_pack
 
-from helpers import trial_config
+from helpers import run_pack_keeping_members, trial_config
 
 SMALL = ("data.demo_size=200", "epochs=1")
 
@@ -25,15 +22,8 @@ def test_masks_keep_the_rate_differ_per_trial_and_ignore_padding():
 
 def _losses_of(tmp_path, trials: dict[str, tuple]) -> dict[str, list[float]]:
     members: dict = {}
-    original = loop.train
-
-    def keep_members(pack, *args):
-        members.update({m.job_dir.name: m for m in pack.members})
-        return original(pack, *args)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(loop, "train", keep_members)
-        outcome = run_pack([(trial_config(*SMALL, *o), tmp_path / n) for n, o in trials.items()])
+    outcome = run_pack_keeping_members(
+        [(trial_config(*SMALL, *o), tmp_path / n) for n, o in trials.items()], members)
     assert {r["status"] for r in outcome.results.values()} == {"ok"}
     return {name: [float(x) for x in m.losses] for name, m in members.items()}
 
