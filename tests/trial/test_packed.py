@@ -8,6 +8,7 @@ from safetensors.torch import load_file
 
 from peftsweep.models.module import SequenceClassifier
 from peftsweep.trial import run as trial_module
+from peftsweep.trial.log_rows import rows_up_to
 from peftsweep.trial.packed import loop
 from peftsweep.trial.packed.run import run_pack
 from peftsweep.trial.weights import TRAINABLE_FILE, WEIGHTS_DIR
@@ -108,7 +109,7 @@ def test_a_diverged_trial_leaves_the_others_training(tmp_path, cache_dir):
 def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
         tmp_path, cache_dir, dropout):
     # With dropout on, each trial's masks come from its seed and step: drawn again alike.
-    on = ("model.dropout=0.1",) if dropout else ()
+    on = ("logger.csv=true", *(("model.dropout=0.1",) if dropout else ()))
     trials = {"lora": (*PACKS["lora"], *on, *(("strategy.dropout=0.1",) if dropout else ())),
               "bitfit": (*PACKS["bitfit"], *on)}
     whole = packed(tmp_path / "whole", trials)
@@ -131,6 +132,14 @@ def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
         assert again["status"] == "ok" and again["resumed_from_step"] == 7
         assert again["history"] == first["history"]
         assert again["test"] == first["test"]
+        # csv/metrics.csv: every row of the uninterrupted run, each once.
+        rows, expected = (rows_up_to(tmp_path / run / name / "csv" / "metrics.csv", 10**9)
+                          for run in ("cut", "whole"))
+        assert len(rows) == len(expected) > 3 and "hp/trainable_params" in rows[-1]
+        for ours, theirs in zip(rows, expected, strict=True):
+            assert ours.keys() == theirs.keys()
+            assert all(float(ours[k]) == pytest.approx(float(theirs[k]), abs=1e-6)
+                       for k in ours)
 
 
 def test_seeds_of_a_pretrained_backbone_share_one_pack(tmp_path, cache_dir):

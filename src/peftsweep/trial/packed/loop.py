@@ -92,6 +92,8 @@ def _step(member: Member, loss: torch.Tensor, check_every: int, last: bool) -> N
         member.status, member.error = "failed", f"{type(err).__name__}: {err}"
         member.failed_step = member.step
         return
+    if member.step % member.cfg.trainer.log_every_n_steps == 0:
+        member.log({"train/loss": float(loss.detach())})
     if member.step % check_every == 0 or last:
         if not bool(member.finite):
             member.status, member.failed_step = "diverged", member.step

@@ -16,6 +16,7 @@ from peftsweep.data.batching import GROUP_BATCHES, LengthGroupedBatchSampler, us
 from peftsweep.spec.config import TrialConfig
 from peftsweep.trial.checkpoints import CHECKPOINT_DIR
 from peftsweep.trial.heartbeat import TrialHeartbeat
+from peftsweep.trial.packed.csv_rows import CsvRows
 from peftsweep.trial.packed.twin import Twin
 
 PACK_CHECKPOINT = "packed.ckpt"
@@ -49,6 +50,8 @@ class Member:
     reporter: Any = None
     """A search trial's line to its study (study/pruning.py StudyReporter), else None."""
     pruned_at: dict | None = None
+    csv: CsvRows | None = None
+    """Its csv/metrics.csv (logger.csv), else None."""
     finite: torch.Tensor | None = None
     losses: list[torch.Tensor] = field(default_factory=list)
     """This run's training losses, detached (no host sync per step)."""
@@ -90,6 +93,7 @@ class Member:
         keeps it), early stopping, progress."""
         self.history.append({"step": self.step, "epoch": self.epoch,
                              **{f"validation/{k}": v for k, v in values.items()}})
+        self.log({f"val/{k}": v for k, v in values.items()})
         value = values[metric]
         if value > self.best_value:  # NaN is never better
             self.best_value = value
@@ -121,6 +125,10 @@ class Member:
             self.pruned_at = {"step": self.step, "epoch": self.epoch, "validation": number,
                               "value": value}
 
+    def log(self, values: dict[str, float]) -> None:
+        if self.csv is not None:
+            self.csv.add({"epoch": self.epoch, "step": self.step, **values})
+
     # A packed trial resumes from its own checkpoint, written after each validation.
     def save(self) -> None:
         folder = self.job_dir / CHECKPOINT_DIR
@@ -134,6 +142,8 @@ class Member:
         staging = folder / f".{PACK_CHECKPOINT}.{os.getpid()}.tmp"
         torch.save(state, staging)
         os.replace(staging, folder / PACK_CHECKPOINT)
+        if self.csv is not None:  # after the checkpoint: its rows never run ahead of it
+            self.csv.flush()
 
     def load(self) -> bool:
         path = self.job_dir / CHECKPOINT_DIR / PACK_CHECKPOINT
@@ -149,6 +159,8 @@ class Member:
                     "waited"):
             setattr(self, key, state[key])
         self.resumed_from_step = self.step
+        if self.csv is not None:
+            self.csv.resume(self.step)
         return True
 
     def position(self) -> tuple[int, int]:

@@ -34,12 +34,14 @@ from peftsweep.trial.checkpoints import CHECKPOINT_DIR
 from peftsweep.trial.heartbeat import TrialHeartbeat
 from peftsweep.trial.outcomes import examples_record
 from peftsweep.trial.packed import dropout, loop
+from peftsweep.trial.packed.csv_rows import CsvRows
 from peftsweep.trial.packed.layers import pack_module
 from peftsweep.trial.packed.member import Member
 from peftsweep.trial.packed.state import PackState
 from peftsweep.trial.packed.twin import CannotPack, build_twin
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.run import best_of, finish, trial_record
+from peftsweep.trial.tracking import final_metrics
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +120,8 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
         member = Member(cfg, job_dir, identity, twin, len(members), heartbeat, started)
         if job_dir in searches:
             member.reporter = StudyReporter(searches[job_dir])
+        if cfg.logger.csv:
+            member.csv = CsvRows(job_dir)
         members.append(member)
     if not members:
         return
@@ -145,6 +149,10 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
     peak = memory.peak(on_gpu, from_start)
     for member in members:
         result = _result(member, pack, data, steps, setup_s, peak, searches.get(member.job_dir))
+        if member.csv is not None:
+            if result["status"] == "ok":
+                member.csv.add({"step": member.step, **final_metrics(result)})
+            member.csv.flush()
         finish(member.job_dir, result, member.started)
         outcome.results[member.job_dir] = result
 
