@@ -225,3 +225,35 @@ def test_corrupt_result_is_set_aside_and_rerun(first_run, tmp_path):
     assert result["status"] == "ok"
     kept = list(tmp_path.glob("result.json.corrupt-*"))
     assert len(kept) == 1 and kept[0].read_text().endswith('"o')
+
+
+def test_a_trial_finished_while_its_lock_was_awaited_is_not_trained_again(tmp_path,
+                                                                           cache_dir):
+    """Two search trials at one point: the second waits for the lock, then takes the
+    first's result instead of training (and overwriting it)."""
+    import threading
+
+    from filelock import FileLock
+
+    from peftsweep.spec.results import write_result
+    from peftsweep.trial.progress_file import LOCK_FILE
+
+    cfg = config()
+    job = tmp_path / "job"
+    job.mkdir()
+    holder = FileLock(str(job / LOCK_FILE), thread_local=False)  # released by the thread
+    holder.acquire()
+    finished = {"identity": cfg.identity(), "status": "ok", "science": cfg.summary(),
+                "config": cfg.to_dict(), "best": {"step": 3}, "test": {}, "params": {}}
+
+    def finish_then_release() -> None:
+        time.sleep(0.5)
+        write_result(job, dict(finished))
+        holder.release()
+
+    thread = threading.Thread(target=finish_then_release)
+    thread.start()
+    result = trial_module.run_trial(cfg, job)
+    thread.join()
+    assert result is not None and result["best"] == {"step": 3}
+    assert read_result(job / "result.json")["best"] == {"step": 3}

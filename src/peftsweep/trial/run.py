@@ -68,6 +68,11 @@ def run_trial(cfg: TrialConfig, job_dir: Path) -> dict[str, Any] | None:
     try:
         # A short wait, not 0: `peftsweep-status` probes the lock for an instant.
         with FileLock(str(job_dir / LOCK_FILE), timeout=2):
+            # Whoever held the lock may have just finished this very trial (two search
+            # trials at one point): its result stands, the trial is not trained again.
+            done = find_ok_result(job_dir, identity)
+            if done is not None:
+                return done
             with TrialHeartbeat(job_dir, cfg.epochs) as heartbeat:
                 return _run_locked(cfg, job_dir, identity, heartbeat)
     except Timeout:

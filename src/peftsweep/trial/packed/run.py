@@ -80,10 +80,16 @@ def _claim(trials, outcome: PackOutcome, stack: contextlib.ExitStack) -> list:
             outcome.results[job_dir] = done
             continue
         try:
-            stack.enter_context(FileLock(str(job_dir / LOCK_FILE), timeout=2))
+            lock = FileLock(str(job_dir / LOCK_FILE), timeout=2)
+            lock.acquire()
         except Timeout:
             log.warning("trial %s is running in another process: skipped", identity)
             outcome.results[job_dir] = None
+            continue
+        stack.callback(lock.release)
+        done = find_ok_result(job_dir, identity)  # finished while we waited for the lock
+        if done is not None:
+            outcome.results[job_dir] = done
             continue
         claimed.append((cfg, job_dir, identity))
     return claimed
