@@ -20,42 +20,15 @@ from peftsweep.spec.results import read_result
 from peftsweep.study.storage import connect_url
 
 from helpers import FAST, OFFLINE, ROOT, SEARCH
+from search_sweeps import (
+    assert_study_matches_results,
+    progress_counts,
+    results_of,
+    study_of,
+    sweep_dir_in,
+)
 
 pytest_plugins = ["postgres_server", "slurm_cluster"]
-
-
-def _sweep_dir(root: Path) -> Path:
-    (summary,) = root.glob("*/*/summary.json")
-    return summary.parent
-
-
-def _results(sweep_dir: Path) -> dict[str, dict]:
-    return {p.parent.name: read_result(p) for p in sweep_dir.glob("*/result.json")}
-
-
-def _study(sweep_dir: Path) -> optuna.Study:
-    url = f"sqlite:///{sweep_dir / 'study.db'}"
-    (name,) = optuna.get_all_study_names(url)
-    return optuna.load_study(study_name=name, storage=url)
-
-
-def _assert_study_matches_results(sweep_dir: Path, n_trials: int) -> dict[str, dict]:
-    """Every counted trial has its job folder and a result of the matching status."""
-    results = _results(sweep_dir)
-    study = _study(sweep_dir)
-    retried = {n for t in study.trials for n in t.system_attrs.get("retry_history", [])}
-    counted = [t for t in study.trials if t.number not in retried]
-    assert len(counted) == n_trials
-    states = {"ok": optuna.trial.TrialState.COMPLETE, "pruned": optuna.trial.TrialState.PRUNED}
-    for trial in counted:
-        result = results[trial.user_attrs["job"]]
-        assert trial.state == states[result["status"]], (trial.number, result["status"])
-        if result["status"] == "ok":
-            assert trial.value == result["best"]["validation"]["accuracy"]
-        else:
-            assert result["failed_step"] == result["pruned_at"]["step"] > 0
-            assert len(result["history"]) == result["pruned_at"]["validation"]
-    return results
 
 
 # ---- real searches ----
@@ -65,13 +38,13 @@ def test_search_prunes_counts_and_resumes(run_train, search_conf, tmp_path, caps
     root = tmp_path / "multirun"
     proc = run_train(*SEARCH, "search.n_trials=3", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
-    first = _assert_study_matches_results(sweep_dir, 3)
+    sweep_dir = sweep_dir_in(root)
+    first = assert_study_matches_results(sweep_dir, 3)
     statuses = [r["status"] for r in first.values()]
     assert "pruned" in statuses, statuses
     counts = f"{statuses.count('ok')} ok, {statuses.count('pruned')} pruned, 0 failed"
     assert counts in proc.stderr
-    assert _progress_counts(proc.stderr) == [(1, 3), (2, 3), (3, 3)], proc.stderr[-3000:]
+    assert progress_counts(proc.stderr) == [(1, 3), (2, 3), (3, 3)], proc.stderr[-3000:]
     assert re.search(r"\[3/3\] lr=\S+: (ok, val accuracy|pruned at validation 1 \(val)",
                      proc.stderr), proc.stderr[-3000:]
     # Job folders are the grid's: strategy, lr, batch size, seed and the identity.
@@ -82,8 +55,8 @@ def test_search_prunes_counts_and_resumes(run_train, search_conf, tmp_path, caps
               for name, result in first.items() if result["status"] == "ok"}
     proc = run_train(*SEARCH, "search.n_trials=4", f"resume={sweep_dir}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    _assert_study_matches_results(sweep_dir, 4)
-    assert _progress_counts(proc.stderr) == [(4, 4)]  # earlier runs' trials count
+    assert_study_matches_results(sweep_dir, 4)
+    assert progress_counts(proc.stderr) == [(4, 4)]  # earlier runs' trials count
     _check_status(sweep_dir, statuses)
     assert all(read_result(p)["finished_at"] == t for p, t in stamps.items())  # kept
     _check_report(sweep_dir, capsys)
@@ -94,7 +67,7 @@ def _check_status(sweep_dir: Path, first_statuses: list[str]) -> None:
     from peftsweep.sweep.status import render, sweep_status
 
     status = sweep_status(sweep_dir)
-    results = _results(sweep_dir)
+    results = results_of(sweep_dir)
     assert len(status["trials"]) == len(results)  # two trials at one point share a folder
     expected = {"done": sum(r["status"] == "ok" for r in results.values()),
                 "pruned": sum(r["status"] == "pruned" for r in results.values())}
@@ -146,8 +119,8 @@ def test_a_killed_search_resumes_its_running_trial(cache_dir, search_conf, tmp_p
     resumed = subprocess.run([*args[:-1], f"resume={sweep_dir}"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    _assert_study_matches_results(sweep_dir, 3)
-    study = _study(sweep_dir)
+    assert_study_matches_results(sweep_dir, 3)
+    study = study_of(sweep_dir)
     (failed,) = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
     (retry,) = [t for t in study.trials if failed.number in t.system_attrs.get("retry_history",
                                                                                [])]
@@ -155,20 +128,20 @@ def test_a_killed_search_resumes_its_running_trial(cache_dir, search_conf, tmp_p
 
 
 @pytest.mark.integration
-def test_parallel_workers_share_one_sqlite_study(run_train, search_conf, tmp_path):
+def test_parallel_workers_share_one_sqlitestudy_of(run_train, search_conf, tmp_path):
     """local_parallel's slots (parallel.workers) become the search's workers."""
     root = tmp_path / "multirun"
     proc = run_train(*SEARCH, "search.n_trials=4", "hydra/launcher=local_parallel",
                      "parallel.workers=2", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
-    _assert_study_matches_results(sweep_dir, 4)
+    sweep_dir = sweep_dir_in(root)
+    assert_study_matches_results(sweep_dir, 4)
     for worker in (0, 1):  # both pulled trials, each with its share of the cores
         log = (sweep_dir / ".search" / f"worker{worker}.log").read_text()
         assert "search trial" in log, log[-2000:]
     # The workers' progress lines reach this terminal, each count once.
-    assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
-    assert _progress_counts((sweep_dir / "progress.log").read_text()) == \
+    assert progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
+    assert progress_counts((sweep_dir / "progress.log").read_text()) == \
         [(i, 4) for i in range(1, 5)]
 
 
@@ -196,9 +169,9 @@ def test_a_packed_search_asks_two_trials_at_once_and_trains_them_on_one_backbone
     proc = run_train("-m", "hydra/sweeper=search", "search=packed", *FAST, "strategy=bitfit",
                      "search.n_trials=4", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
-    results = _assert_study_matches_results(sweep_dir, 4)
-    study = _study(sweep_dir)
+    sweep_dir = sweep_dir_in(root)
+    results = assert_study_matches_results(sweep_dir, 4)
+    study = study_of(sweep_dir)
     for trial in study.trials:  # every trial of a pack told its own study trial each validation
         result = results[trial.user_attrs["job"]]
         assert result["search"]["trial"] == trial.number
@@ -206,13 +179,7 @@ def test_a_packed_search_asks_two_trials_at_once_and_trains_them_on_one_backbone
     first = [results[t.user_attrs["job"]] for t in study.trials[:2]]
     assert all(r["pack"]["size"] == 2 for r in first), [r.get("pack") for r in first]
     assert sorted(first[0]["pack"]["trials"]) == sorted(r["identity"] for r in first)
-    assert _progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
-
-
-def _progress_counts(text: str) -> list[tuple[int, int]]:
-    """The (i, N) of every progress line, sorted."""
-    found = re.findall(r"^peftsweep: \[(\d+)/(\d+)\] ", text, flags=re.MULTILINE)
-    return sorted((int(i), int(n)) for i, n in found)
+    assert progress_counts(proc.stderr) == [(i, 4) for i in range(1, 5)], proc.stderr[-3000:]
 
 
 @pytest.mark.integration
@@ -225,11 +192,11 @@ def test_postgres_study_with_workers_keeps_the_password_out(run_train, search_co
     proc = run_train(*SEARCH, "search.n_trials=3", "search.workers=2",
                      f"search.storage='{url}'", f"sweep_root={root}")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
+    sweep_dir = sweep_dir_in(root)
     assert not (sweep_dir / "study.db").exists()
     studies = optuna.get_all_study_names(connect_url(postgres_server.url(with_password=True)))
     assert f"{sweep_dir.parent.name}/{sweep_dir.name}" in studies
-    assert len(_results(sweep_dir)) >= 1
+    assert len(results_of(sweep_dir)) >= 1
     forms = _spellings(postgres_server.password)
     for form in forms:
         assert form not in proc.stdout + proc.stderr, form
@@ -253,7 +220,7 @@ def _spellings(secret: str) -> set[str]:
 
 
 @pytest.mark.slurm
-def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, search_conf, tmp_path):
+def test_slurm_jobs_pull_trials_from_onestudy_of(slurm_cluster, cache_dir, search_conf, tmp_path):
     env = {**slurm_cluster.env, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir),
            "PEFTSWEEP_CONF": str(search_conf)}
     root = tmp_path / "multirun"
@@ -263,104 +230,8 @@ def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, search_
          "hydra.launcher.mem_gb=1", "trainer.num_threads=1", f"sweep_root={root}"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
-    results = _assert_study_matches_results(sweep_dir, 3)
+    sweep_dir = sweep_dir_in(root)
+    results = assert_study_matches_results(sweep_dir, 3)
     assert all("SLURM_JOB_ID" in r["runtime"]["env"] for r in results.values())
     for worker in (0, 1):  # two jobs, each a worker with its own Hydra job folder
         assert (sweep_dir / ".search" / f"worker{worker}" / ".hydra" / "config.yaml").exists()
-
-
-# A cost-aware search that confirms its best configuration at a second seed.
-CONFIRM_PRESET = """\
-defaults:
-  - _schema
-  - _self_
-sampler: random
-seed: 3
-heartbeat_s: 1
-n_trials: 2
-cost: trainable_params
-confirm: {top_k: 1, seeds: 2}
-space:
-  lr: {type: float, low: 1.0e-3, high: 5.0e-3, log: true}
-  strategy: {type: categorical, choices: [full, bitfit]}
-"""
-
-
-@pytest.mark.integration
-def test_a_confirmed_cost_aware_search_selects_what_it_confirmed(run_train, search_conf,
-                                                                  tmp_path, capsys):
-    from peftsweep import load_sweep
-    from peftsweep.report.search_front import trade_off_table, write_front
-    from peftsweep.report.selection import selected
-    from peftsweep.sweep.status import sweep_status
-
-    (search_conf / "search" / "confirm.yaml").write_text(CONFIRM_PRESET)
-    root = tmp_path / "multirun"
-    args = ["-m", "hydra/sweeper=search", "search=confirm", *SEARCH[3:], "epochs=1"]
-    grid = _earlier_grid(tmp_path / "grid", [*SEARCH[3:], "epochs=1"])
-    proc = run_train(*args, f"search.warm_start={grid}", f"sweep_root={root}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "peftsweep: warm start: 1 trial(s) of 1 sweep(s) handed to the study; 1 skipped: " \
-        "1 outside the space" in proc.stderr, proc.stderr[-3000:]
-    sweep_dir = _sweep_dir(root)
-    study = _study(sweep_dir)
-    (warm,) = [t for t in study.trials if "source_sweep" in t.user_attrs]
-    assert warm.number == 0 and warm.user_attrs["source_sweep"] == str(grid.resolve())
-    assert warm.params == {"lr": 2e-3, "strategy": "full"} and warm.values == [0.75, 78530]
-    # Two objectives, named after the metric and the cost, so Optuna's tools show them.
-    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
-    assert study.metric_names == ["val accuracy", "trainable params"]
-    searched = [t for t in study.trials if not t.user_attrs.keys() & {"confirms", "source_sweep"}]
-    confirming = [t for t in study.trials if "confirms" in t.user_attrs]
-    assert len(searched) == 2 and len(confirming) == 1
-    assert {t.user_attrs["seed"] for t in confirming} == {2}
-    results = _results(sweep_dir)
-    for trial in confirming:  # its own job folder, at the confirmed point and the next seed
-        result = results[trial.user_attrs["job"]]
-        source = next(t for t in searched if t.number == trial.user_attrs["confirms"])
-        assert result["status"] == "ok" and result["science"]["seed"] == 2
-        assert result["search"]["confirms"] == source.number
-        assert result["science"]["lr"] == source.params["lr"]
-        assert result["peak_memory"]["bytes"] > 10 * 2**20  # measured, in bytes
-        assert trial.values == [result["best"]["validation"]["accuracy"],
-                                result["params"]["trainable"]]
-    assert _progress_counts(proc.stderr) == [(i, 3) for i in range(1, 4)], proc.stderr[-3000:]
-    assert len(re.findall(r"\] confirm lr=\S+ strategy=\w+ seed=2: ok", proc.stderr)) == 1
-    status = sweep_status(sweep_dir)
-    assert status["counts"]["done"] == 3 and status["eta"] == "done"
-    # The report's front is Optuna's own (the searched trials), read from result files only.
-    front = trade_off_table(sweep_dir, "trainable_params")
-    alone = optuna.create_study(directions=["maximize", "minimize"])
-    alone.add_trials(searched)
-    assert set(front[front["on_front"]]["job_dir"]) == {
-        t.user_attrs["job"] for t in alone.best_trials} and front["on_front"].any()
-    # The selection, load_sweep and the export agree, on a confirmed configuration.
-    sweep = load_sweep(sweep_dir)
-    chosen = sweep.selection()
-    confirmed = chosen[chosen["confirmed"]]
-    assert not confirmed.empty and (confirmed["seeds"] == 2).all()
-    exported = {c.job_dir.name for c in selected(sweep_dir)}
-    assert set(chosen["job_dir"]) == exported
-    written = sweep.report(plots=False)
-    assert "Selection confirmed over 2 seeds" in written.markdown
-    assert "## Pareto front" in written.markdown
-    files = write_front(sweep_dir, tmp_path / "front").files
-    assert files[-1].name == "search_pareto.png" and files[-1].stat().st_size > 1000
-
-
-def _earlier_grid(folder: Path, fixed: list[str]) -> Path:
-    """Two finished trials of an earlier grid: one in the space, one outside its lr range."""
-    from peftsweep.compose.session import compose_config
-    from peftsweep.spec.results import write_result
-
-    for lr, val in ((2e-3, 0.75), (1e-2, 0.9)):
-        cfg = compose_config([*(o for o in fixed if not o.startswith("lr=")), f"lr={lr}",
-                              "strategy=full"])
-        write_result(folder / cfg.identity(), {
-            "identity": cfg.identity(), "status": "ok", "science": cfg.summary(),
-            "config": cfg.to_dict(), "metric": {"name": "accuracy", "mode": "max"},
-            "best": {"step": 13, "epoch": 0, "validation": {"accuracy": val}},
-            "test": {"accuracy": val}, "params": {"trainable": 78530, "total": 78530}})
-    return folder
-
