@@ -216,3 +216,12 @@ def run_pack_keeping_members(trials: list, members: dict):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(loop, "train", keep_members)
         return run_pack(trials)
+
+
+def tensorboard_scalars(job_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar a trial wrote to <job>/tensorboard, as TensorBoard reads them back."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(job_dir / "tensorboard")).Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)]
+            for tag in events.Tags()["scalars"]}

@@ -13,7 +13,7 @@ from peftsweep.trial.packed import loop
 from peftsweep.trial.packed.run import run_pack
 from peftsweep.trial.weights import TRAINABLE_FILE, WEIGHTS_DIR
 
-from helpers import run_pack_keeping_members, trial_config
+from helpers import run_pack_keeping_members, tensorboard_scalars, trial_config
 
 # No dropout anywhere: then a packed trial must repeat its run alone.
 EXACT = ("model.dropout=0", "data.demo_size=200", "lr=1e-2")
@@ -109,7 +109,8 @@ def test_a_diverged_trial_leaves_the_others_training(tmp_path, cache_dir):
 def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
         tmp_path, cache_dir, dropout):
     # With dropout on, each trial's masks come from its seed and step: drawn again alike.
-    on = ("logger.csv=true", *(("model.dropout=0.1",) if dropout else ()))
+    on = ("logger.csv=true", "logger.tensorboard=true",
+          *(("model.dropout=0.1",) if dropout else ()))
     trials = {"lora": (*PACKS["lora"], *on, *(("strategy.dropout=0.1",) if dropout else ())),
               "bitfit": (*PACKS["bitfit"], *on)}
     whole = packed(tmp_path / "whole", trials)
@@ -140,6 +141,14 @@ def test_a_pack_stopped_after_a_validation_resumes_and_ends_as_if_never_stopped(
             assert ours.keys() == theirs.keys()
             assert all(float(ours[k]) == pytest.approx(float(theirs[k]), abs=1e-6)
                        for k in ours)
+        # TensorBoard: the same tags at the same steps, the killed run's later steps hidden.
+        scalars, want = (tensorboard_scalars(tmp_path / run / name) for run in ("cut", "whole"))
+        assert {"train/loss", "epoch", "hp/trainable_params"} <= want.keys()
+        assert scalars.keys() == want.keys()
+        for tag, points in want.items():
+            assert [s for s, _ in scalars[tag]] == [s for s, _ in points], tag
+            assert [v for _, v in scalars[tag]] == pytest.approx([v for _, v in points],
+                                                                 abs=1e-6), tag
 
 
 def test_seeds_of_a_pretrained_backbone_share_one_pack(tmp_path, cache_dir):

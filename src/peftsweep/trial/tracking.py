@@ -27,7 +27,8 @@ from peftsweep.trial.distributed import launched_rank
 from peftsweep.trial.log_rows import ResumableCSVLogger
 from peftsweep.trial.mlflow_runs import IDENTITY_TAG, MLFLOW_STORE, TRIAL_TAG, trial_logger
 
-__all__ = ["IDENTITY_TAG", "MLFLOW_STORE", "TRIAL_TAG", "build_loggers", "log_trial_end"]
+__all__ = ["IDENTITY_TAG", "MLFLOW_STORE", "TRIAL_TAG", "build_loggers", "log_trial_end",
+           "tensorboard_logger"]
 
 
 def build_loggers(cfg: TrialConfig, job_dir: Path,
@@ -39,11 +40,7 @@ def build_loggers(cfg: TrialConfig, job_dir: Path,
     loggers: list[Logger] = []
     resuming = resumed_step is not None
     if cfg.logger.tensorboard:
-        # No placeholder hp_metric: the real metrics are written at the trial's end.
-        # purge_step: TensorBoard hides what the killed run logged after the checkpoint.
-        loggers.append(TensorBoardLogger(
-            str(job_dir), name="tensorboard", version="", default_hp_metric=False,
-            **({"purge_step": resumed_step + 1} if resuming else {})))
+        loggers.append(tensorboard_logger(job_dir, resumed_step))
     if cfg.logger.csv:
         loggers.append(ResumableCSVLogger(job_dir, resumed_step))
     if launched_rank() > 0:  # DDP: the trackers' runs belong to rank 0 alone
@@ -57,6 +54,15 @@ def build_loggers(cfg: TrialConfig, job_dir: Path,
         loggers.append(wandb_run.trial_logger(cfg.logger.wandb, cfg, trial_params(cfg),
                                               job_dir, resuming))
     return loggers
+
+
+def tensorboard_logger(job_dir: Path, resumed_step: int | None = None) -> TensorBoardLogger:
+    """``<job>/tensorboard``, continued after ``resumed_step`` when given."""
+    # No placeholder hp_metric: the real metrics are written at the trial's end.
+    # purge_step: TensorBoard hides what the killed run logged after the checkpoint.
+    return TensorBoardLogger(
+        str(job_dir), name="tensorboard", version="", default_hp_metric=False,
+        **({"purge_step": resumed_step + 1} if resumed_step is not None else {}))
 
 
 def flat_params(cfg: TrialConfig) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class Member:
     pruned_at: dict | None = None
     csv: CsvRows | None = None
     """Its csv/metrics.csv (logger.csv), else None."""
+    tensorboard: Any = None
+    """Its TensorBoardLogger (logger.tensorboard), made once its resume step is known."""
     finite: torch.Tensor | None = None
     losses: list[torch.Tensor] = field(default_factory=list)
     """This run's training losses, detached (no host sync per step)."""
@@ -128,6 +130,8 @@ class Member:
     def log(self, values: dict[str, float]) -> None:
         if self.csv is not None:
             self.csv.add({"epoch": self.epoch, "step": self.step, **values})
+        if self.tensorboard is not None:  # the epoch too, as Lightning logs it alone
+            self.tensorboard.log_metrics({"epoch": self.epoch, **values}, step=self.step)
 
     # A packed trial resumes from its own checkpoint, written after each validation.
     def save(self) -> None:
@@ -144,6 +148,8 @@ class Member:
         os.replace(staging, folder / PACK_CHECKPOINT)
         if self.csv is not None:  # after the checkpoint: its rows never run ahead of it
             self.csv.flush()
+        if self.tensorboard is not None:
+            self.tensorboard.save()
 
     def load(self) -> bool:
         path = self.job_dir / CHECKPOINT_DIR / PACK_CHECKPOINT

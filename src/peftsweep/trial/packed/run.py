@@ -41,7 +41,7 @@ from peftsweep.trial.packed.state import PackState
 from peftsweep.trial.packed.twin import CannotPack, build_twin
 from peftsweep.trial.progress_file import LOCK_FILE
 from peftsweep.trial.run import best_of, finish, trial_record
-from peftsweep.trial.tracking import final_metrics
+from peftsweep.trial.tracking import final_metrics, tensorboard_logger, trial_params
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,8 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
             pack_module(shared, path, state, len(members)).set_slot(member.slot, tensors)
         member.prepare(data.splits["train"].lengths, steps, cfg0.trainer.fused_adamw)
         member.load()
+        if member.cfg.logger.tensorboard:
+            member.tensorboard = tensorboard_logger(member.job_dir, member.resumed_from_step)
     dropout.install(shared, state)
     device = torch.device("cuda" if on_gpu else "cpu")
     shared.to(device)
@@ -155,12 +157,23 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
     peak = memory.peak(on_gpu, from_start)
     for member in members:
         result = _result(member, pack, data, steps, setup_s, peak, searches.get(member.job_dir))
-        if member.csv is not None:
-            if result["status"] == "ok":
-                member.csv.add({"step": member.step, **final_metrics(result)})
-            member.csv.flush()
+        _log_end(member, result)
         finish(member.job_dir, result, member.started)
         outcome.results[member.job_dir] = result
+
+
+def _log_end(member: Member, result: dict[str, Any]) -> None:
+    """The ``hp/`` row of a trial that ended ok, as trial/tracking.py writes it alone."""
+    metrics = final_metrics(result) if result["status"] == "ok" else None
+    if member.csv is not None:
+        if metrics:
+            member.csv.add({"step": member.step, **metrics})
+        member.csv.flush()
+    if member.tensorboard is not None:
+        if metrics:
+            member.tensorboard.log_hyperparams(trial_params(member.cfg), metrics,
+                                               step=member.step)
+        member.tensorboard.finalize("success")
 
 
 def _result(member: Member, pack: loop.Pack, data, steps: int, setup_s: float,
