@@ -23,7 +23,7 @@ def results_of(sweep_dir: Path) -> dict[str, dict]:
 def study_of(sweep_dir: Path) -> optuna.Study:
     url = f"sqlite:///{sweep_dir / 'study.db'}"
     (name,) = optuna.get_all_study_names(url)
-    return optuna.loadstudy_of(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=url)
 
 
 def assert_study_matches_results(sweep_dir: Path, n_trials: int) -> dict[str, dict]:

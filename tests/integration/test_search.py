@@ -128,7 +128,7 @@ def test_a_killed_search_resumes_its_running_trial(cache_dir, search_conf, tmp_p
 
 
 @pytest.mark.integration
-def test_parallel_workers_share_one_sqlitestudy_of(run_train, search_conf, tmp_path):
+def test_parallel_workers_share_one_sqlite_study(run_train, search_conf, tmp_path):
     """local_parallel's slots (parallel.workers) become the search's workers."""
     root = tmp_path / "multirun"
     proc = run_train(*SEARCH, "search.n_trials=4", "hydra/launcher=local_parallel",
@@ -220,7 +220,7 @@ def _spellings(secret: str) -> set[str]:
 
 
 @pytest.mark.slurm
-def test_slurm_jobs_pull_trials_from_onestudy_of(slurm_cluster, cache_dir, search_conf, tmp_path):
+def test_slurm_jobs_pull_trials_from_one_study(slurm_cluster, cache_dir, search_conf, tmp_path):
     env = {**slurm_cluster.env, **OFFLINE, "PEFTSWEEP_CACHE": str(cache_dir),
            "PEFTSWEEP_CONF": str(search_conf)}
     root = tmp_path / "multirun"

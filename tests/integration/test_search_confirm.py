@@ -73,7 +73,7 @@ def test_a_confirmed_cost_aware_search_selects_what_it_confirmed(run_train, sear
     assert status["counts"]["done"] == 3 and status["eta"] == "done"
     # The report's front is Optuna's own (the searched trials), read from result files only.
     front = trade_off_table(sweep_dir, "trainable_params")
-    alone = optuna.createstudy_of(directions=["maximize", "minimize"])
+    alone = optuna.create_study(directions=["maximize", "minimize"])
     alone.add_trials(searched)
     assert set(front[front["on_front"]]["job_dir"]) == {
         t.user_attrs["job"] for t in alone.best_trials} and front["on_front"].any()

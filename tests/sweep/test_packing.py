@@ -15,7 +15,7 @@ def test_a_packed_grid_packs_what_shares_and_runs_the_rest_alone(run_train, tmp_
     sweep = tmp_path / "sweep"
     args = ("-m", "experiment=demo", "hydra/launcher=packed", "hydra.launcher.pack_size=2",
             "strategy=bitfit,lora,full", "lr=1e-3,3e-3", "seed=1", "data.demo_size=200",
-            f"hydra.sweep.dir={sweep}")
+            "epochs=2", f"hydra.sweep.dir={sweep}")
     proc = run_train(*args)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = [read_result(p) for p in sweep.glob("*/result.json")]
@@ -39,7 +39,7 @@ def test_packs_and_lone_trials_share_out_over_worker_processes(run_train, tmp_pa
     sweep = tmp_path / "sweep"
     proc = run_train("-m", "experiment=demo", "hydra/launcher=packed", "hydra.launcher.workers=2",
                      "hydra.launcher.pack_size=2", "strategy=bitfit,lora,full", "lr=1e-3,3e-3",
-                     "seed=1", "data.demo_size=200", f"hydra.sweep.dir={sweep}")
+                     "seed=1", "data.demo_size=200", "epochs=2", f"hydra.sweep.dir={sweep}")
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = [read_result(p) for p in sweep.glob("*/result.json")]
     assert len(results) == 6 and {r["status"] for r in results} == {"ok"}
