@@ -161,3 +161,23 @@ def test_a_sweep_is_one_parent_run_and_a_resumed_trial_continues_its_run(mlflow_
     assert again.data.metrics["hp/test_accuracy"] == pytest.approx(resumed["test"]["accuracy"])
     # The resumed sweep's parent runs again until its end.
     assert client.get_run(parent.info.run_id).info.status == "RUNNING"
+
+
+def test_a_resumed_tensorboard_file_is_read_after_the_killed_runs_file(tmp_path):
+    from helpers import tensorboard_scalars
+
+    killed = tracking.tensorboard_logger(tmp_path)
+    for step in range(1, 6):
+        killed.log_metrics({"train/loss": float(step)}, step=step)
+    killed.finalize("success")
+    # As a kill and resume in one second can leave it: the killed run's file sorting last
+    # among files of that second (the counter after the pid sorts as text, not number).
+    (old,) = (tmp_path / "tensorboard").glob("events.out.tfevents.*")
+    stem = old.name.rsplit(".", 1)[0]
+    old.rename(old.with_name(f"{stem}.99999999"))
+    resumed = tracking.tensorboard_logger(tmp_path, resumed_step=3)
+    for step in (4, 5, 6):
+        resumed.log_metrics({"train/loss": 10.0 * step}, step=step)
+    resumed.finalize("success")
+    assert tensorboard_scalars(tmp_path)["train/loss"] == [
+        (1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0), (5, 50.0), (6, 60.0)]

@@ -11,6 +11,7 @@ nothing leaves the machine by default; its runs (parent per sweep, resume) are
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,23 @@ def tensorboard_logger(job_dir: Path, resumed_step: int | None = None) -> Tensor
     """``<job>/tensorboard``, continued after ``resumed_step`` when given."""
     # No placeholder hp_metric: the real metrics are written at the trial's end.
     # purge_step: TensorBoard hides what the killed run logged after the checkpoint.
+    if resumed_step is not None:
+        _wait_past_earlier_events(job_dir / "tensorboard")
     return TensorBoardLogger(
         str(job_dir), name="tensorboard", version="", default_hp_metric=False,
         **({"purge_step": resumed_step + 1} if resumed_step is not None else {}))
+
+
+def _wait_past_earlier_events(folder: Path) -> None:
+    """Sleep, if need be, into a later second than every event file already in ``folder``."""
+    # TensorBoard reads a folder's event files in name order, and a name starts with the
+    # second its writer was made in, then the pid and a counter that do not sort as
+    # numbers. A resumed writer made in the same second as the killed one's file could be
+    # read first, and its purge of the redone steps would then hide nothing.
+    seconds = [int(part) for path in folder.glob("events.out.tfevents.*")
+               if (part := path.name.split(".")[3]).isdigit()]
+    if seconds:
+        time.sleep(max(0.0, max(seconds) + 1 - time.time()))
 
 
 def flat_params(cfg: TrialConfig) -> dict[str, Any]:
