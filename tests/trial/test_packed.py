@@ -20,6 +20,8 @@ EXACT = ("model.dropout=0", "data.demo_size=200", "lr=1e-2")
 PACKS = {"lora": ("strategy=lora", "strategy.dropout=0"),
          "lora_r4": ("strategy=lora", "strategy.dropout=0", "strategy.r=4",
                      "strategy.alpha=8", "lr=3e-3"),
+         "dora": ("strategy=dora", "lr=3e-3"),
+         "ia3": ("strategy=ia3",),
          "bitfit": ("strategy=bitfit",),
          "bitfit_wd": ("strategy=bitfit", "trainer.weight_decay=0.1", "trainer.warmup_steps=3",
                        "trainer.gradient_clip_val=0.05")}
@@ -83,14 +85,14 @@ def test_a_packed_trial_repeats_its_run_alone(pack_and_alone, name):
 def test_trials_that_cannot_share_the_backbone_are_handed_back_with_the_reason(tmp_path,
                                                                                cache_dir):
     outcome = packed(tmp_path, {"lora": ("strategy=lora",), "full": ("strategy=full",),
-                                "head": ("strategy=head",), "dora": ("strategy=dora",),
+                                "head": ("strategy=head",), "loha": ("strategy=loha",),
                                 "seed2": ("strategy=bitfit", "seed=2")})
     assert outcome.results[tmp_path / "lora"]["status"] == "ok"
     assert outcome.results[tmp_path / "lora"]["pack"]["size"] == 1
     reasons = {path.name: why for path, why in outcome.alone.items()}
-    assert set(reasons) == {"full", "head", "dora", "seed2"}
+    assert set(reasons) == {"full", "head", "loha", "seed2"}
     assert "every weight" in reasons["full"] and "feature_cache" in reasons["head"]
-    assert "DoRA" in reasons["dora"] and "differs from the pack's backbone" in reasons["seed2"]
+    assert "hada_w1" in reasons["loha"] and "differs from the pack's backbone" in reasons["seed2"]
     assert not (tmp_path / "full" / "result.json").exists()  # nothing written for them
 
 

@@ -30,12 +30,16 @@ def _losses_of(tmp_path, trials: dict[str, tuple]) -> dict[str, list[float]]:
 
 def test_a_trial_draws_the_same_dropout_whatever_its_partners(tmp_path, cache_dir):
     lora = ("strategy=lora", "lr=3e-3")
-    first = _losses_of(tmp_path / "a", {"lora": lora, "bitfit": ("strategy=bitfit",)})
-    second = _losses_of(tmp_path / "b", {"lora": lora, "other": ("strategy=lora", "lr=1e-2",
-                                                                "strategy.r=4", "seed=5")})
+    dora = ("strategy=dora", "strategy.lora_dropout=0.1", "lr=3e-3")  # recomputes its base
+    first = _losses_of(tmp_path / "a", {"lora": lora, "dora": dora,
+                                        "bitfit": ("strategy=bitfit",)})
+    second = _losses_of(tmp_path / "b", {"lora": lora, "dora": dora,
+                                         "other": ("strategy=lora", "lr=1e-2",
+                                                   "strategy.r=4", "seed=5")})
     off = _losses_of(tmp_path / "c", {"lora": (*lora, "model.dropout=0",
                                                "strategy.dropout=0"),
                                       "bitfit": ("strategy=bitfit", "model.dropout=0")})
     assert len(first["lora"]) == len(second["lora"]) > 1
-    assert max(abs(a - b) for a, b in zip(first["lora"], second["lora"], strict=True)) < 1e-5
+    for name in ("lora", "dora"):
+        assert max(abs(a - b) for a, b in zip(first[name], second[name], strict=True)) < 1e-5
     assert max(abs(a - b) for a, b in zip(first["lora"], off["lora"], strict=True)) > 1e-3

@@ -2,9 +2,9 @@
 
 The twin is built exactly as a trial alone builds its model (seeded, the same backbone, the
 same strategy), so a packed trial starts from the very tensors it would start from alone.
-Each trainable tensor is then placed: a bias or weight of a Linear or LayerNorm, or one
-half of a LoRA pair. A tensor that is neither (an embedding, a DoRA magnitude, a prompt)
-means the trial cannot share a backbone; the reason says which tensor.
+Each trainable tensor is then placed: a bias or weight of a Linear or LayerNorm, one half
+of a LoRA pair, a DoRA magnitude or an IA3 vector. A tensor that is none of these (an
+embedding, a LoHa factor) means the trial cannot share a backbone; the reason says which.
 """
 
 from __future__ import annotations
@@ -25,9 +25,16 @@ from peftsweep.trial.weights import frozen_fingerprint
 
 PEFT_PREFIX = "base_model.model."
 _LORA = re.compile(r"^(?P<path>.+)\.lora_(?P<half>[AB])\.default\.weight$")
+_MAGNITUDE = re.compile(r"^(?P<path>.+)\.lora_magnitude_vector\.default\.weight$")
+_IA3 = re.compile(r"^(?P<path>.+)\.ia3_l\.default$")
 _SAVED = re.compile(r"^(?P<path>.+)\.modules_to_save\.default(?P<inner>(\.[^.]+)*)"
                     r"\.(?P<role>weight|bias)$")
 _PLAIN = re.compile(r"^(?P<path>.+?)(\.base_layer)?\.(?P<role>weight|bias)$")
+
+
+_LORA_ROLES = {"lora_A": "down", "lora_B": "up", "magnitude": "magnitude"}
+_ALLOWED = {nn.Linear: ("weight", "bias", "scale_in", "scale_out", *_LORA_ROLES),
+            nn.LayerNorm: ("bias",)}
 
 
 class CannotPack(Exception):
@@ -64,11 +71,11 @@ def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
         param = nn.Parameter(dict(model.named_parameters())[name].detach().clone())
         named[name] = param
         part = parts.setdefault(path, SlotTensors())
-        if role in ("weight", "bias"):
+        if role in ("weight", "bias", "scale_in", "scale_out"):
             setattr(part, role, param)
         else:
             lora = part.lora or LoraPart(None, None, *_lora_settings(model, name))
-            setattr(lora, "down" if role == "lora_A" else "up", param)
+            setattr(lora, _LORA_ROLES[role], param)
             part.lora = lora
     return Twin(parts, named, params, frozen_fingerprint(model))
 
@@ -81,8 +88,14 @@ def place(model: nn.Module, plain: nn.Module) -> dict[str, tuple[str, str]]:
         if not param.requires_grad:
             continue
         short = name.removeprefix(PEFT_PREFIX)
-        if (match := _LORA.match(short)) and _uses_plain_lora(model, name):
+        if (match := _LORA.match(short)) and _is_lora(model, name):
             path, role = match["path"], f"lora_{match['half']}"
+        elif match := _MAGNITUDE.match(short):
+            path, role = match["path"], "magnitude"
+        elif match := _IA3.match(short):
+            path = match["path"]
+            feedforward = model.get_submodule(name.rsplit(".ia3_l", 1)[0]).is_feedforward
+            role = "scale_in" if feedforward else "scale_out"
         elif match := _SAVED.match(short):
             path, role = match["path"] + match["inner"], match["role"]
         elif match := _PLAIN.match(short):
@@ -90,8 +103,7 @@ def place(model: nn.Module, plain: nn.Module) -> dict[str, tuple[str, str]]:
         else:
             raise CannotPack(f"it trains {name}, which packed layers do not hold")
         home = homes.get(path)
-        allowed = {nn.Linear: ("weight", "bias", "lora_A", "lora_B"), nn.LayerNorm: ("bias",)}
-        if type(home) not in PACKED or role not in allowed[type(home)]:
+        if type(home) not in PACKED or role not in _ALLOWED[type(home)]:
             raise CannotPack(f"it trains {name} ({role} of a {type(home).__name__}), which "
                              "packed layers do not share")
         placed[name] = (path, role)
@@ -111,18 +123,12 @@ def _check_frozen_weights(model: nn.Module, plain: nn.Module) -> None:
                              "initialisation is drawn per seed)")
 
 
-def _lora_module(model: nn.Module, name: str) -> nn.Module:
-    return model.get_submodule(name.rsplit(".lora_", 1)[0])
-
-
-def _uses_plain_lora(model: nn.Module, name: str) -> bool:
-    module = _lora_module(model, name)
-    if getattr(module, "use_dora", {}).get("default"):
-        raise CannotPack("DoRA's magnitude rescales the whole weight per trial")
-    return hasattr(module, "scaling")
+def _is_lora(model: nn.Module, name: str) -> bool:
+    """A pair of PEFT's LoRA layer (DoRA included), not of a method that reuses the names."""
+    return hasattr(model.get_submodule(name.rsplit(".lora_", 1)[0]), "scaling")
 
 
 def _lora_settings(model: nn.Module, name: str) -> tuple[float, float]:
-    module = _lora_module(model, name)
+    module = model.get_submodule(name.rsplit(".lora_", 1)[0])
     dropout = module.lora_dropout["default"]
     return float(module.scaling["default"]), float(getattr(dropout, "p", 0.0))
