@@ -54,3 +54,17 @@ def test_packs_and_lone_trials_share_out_over_worker_processes(run_train, tmp_pa
     assert {r["runtime"]["threads"] for r in results} == {max(1, cores // 2)}
     log = (sweep / "progress.log").read_text()
     assert "[6/6]" in log and log.count("runs alone: it trains every weight") == 2
+
+
+def test_virtual_tokens_of_one_kind_and_length_share_a_pack_key(tmp_path):
+    from peftsweep.sweep.packing import pack_key
+
+    from helpers import trial_config
+
+    def key(*overrides: str) -> str | None:
+        return pack_key(trial_config(*overrides), tmp_path / "job")
+
+    assert key("strategy=lora") == key("strategy=bitfit") == key("strategy=ia3")
+    assert key("strategy=prompt_tuning") == key("strategy=p_tuning") != key("strategy=lora")
+    assert key("strategy=prefix") != key("strategy=prompt_tuning")
+    assert key("strategy=prefix", "strategy.num_virtual_tokens=8") != key("strategy=prefix")

@@ -25,7 +25,12 @@ PACKS = {"lora": ("strategy=lora", "strategy.dropout=0"),
          "bitfit": ("strategy=bitfit",),
          "bitfit_wd": ("strategy=bitfit", "trainer.weight_decay=0.1", "trainer.warmup_steps=3",
                        "trainer.gradient_clip_val=0.05")}
-
+# Virtual tokens lengthen every row: these pack only with their own kind and length.
+PROMPT_PACKS = {"prompt": ("strategy=prompt_tuning", "lr=3e-2"),
+                "p_tuning": ("strategy=p_tuning", "lr=3e-3")}
+PREFIX_PACKS = {"prefix": ("strategy=prefix", "lr=3e-2"),
+                "prefix_mlp": ("strategy=prefix", "strategy.prefix_projection=true", "lr=3e-3")}
+ALL = {**PACKS, **PROMPT_PACKS, **PREFIX_PACKS}
 
 def alone(tmp_path, name: str, *overrides: str) -> tuple[dict, list[float]]:
     losses = []
@@ -51,15 +56,20 @@ def packed(tmp_path, trials: dict[str, tuple], record: dict | None = None):
 def pack_and_alone(tmp_path_factory, cache_dir):
     root = tmp_path_factory.mktemp("pack")
     members: dict = {}
-    outcome = packed(root / "packed", PACKS, members)
-    solo = {name: alone(root / "alone", name, *overrides) for name, overrides in PACKS.items()}
-    return root, outcome, members, solo
+    results, sizes = {}, {}
+    for group in (PACKS, PROMPT_PACKS, PREFIX_PACKS):
+        outcome = packed(root / "packed", group, members)
+        assert not outcome.alone, outcome.alone
+        results.update(outcome.results)
+        sizes.update({name: len(group) for name in group})
+    solo = {name: alone(root / "alone", name, *overrides) for name, overrides in ALL.items()}
+    return root, results, sizes, members, solo
 
 
-@pytest.mark.parametrize("name", sorted(PACKS))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_a_packed_trial_repeats_its_run_alone(pack_and_alone, name):
-    root, outcome, members, solo = pack_and_alone
-    result = outcome.results[root / "packed" / name]
+    root, results, sizes, members, solo = pack_and_alone
+    result = results[root / "packed" / name]
     expected, expected_losses = solo[name]
     assert result["status"] == expected["status"] == "ok", result["error"]
     assert result["identity"] == expected["identity"]
@@ -79,18 +89,20 @@ def test_a_packed_trial_repeats_its_run_alone(pack_and_alone, name):
     assert kept.keys() == theirs.keys()  # named as alone: export reads them unchanged
     for key in kept:
         torch.testing.assert_close(kept[key], theirs[key], rtol=0, atol=1e-4)
-    assert result["pack"]["size"] == len(PACKS)
+    assert result["pack"]["size"] == sizes[name]
 
 
 def test_trials_that_cannot_share_the_backbone_are_handed_back_with_the_reason(tmp_path,
                                                                                cache_dir):
     outcome = packed(tmp_path, {"lora": ("strategy=lora",), "full": ("strategy=full",),
                                 "head": ("strategy=head",), "loha": ("strategy=loha",),
-                                "seed2": ("strategy=bitfit", "seed=2")})
+                                "seed2": ("strategy=bitfit", "seed=2"),
+                                "prompt": ("strategy=prompt_tuning",)})
     assert outcome.results[tmp_path / "lora"]["status"] == "ok"
     assert outcome.results[tmp_path / "lora"]["pack"]["size"] == 1
     reasons = {path.name: why for path, why in outcome.alone.items()}
-    assert set(reasons) == {"full", "head", "loha", "seed2"}
+    assert set(reasons) == {"full", "head", "loha", "seed2", "prompt"}
+    assert reasons["prompt"] == "its virtual tokens (embeddings:20) differ from the pack's (None)"
     assert "every weight" in reasons["full"] and "feature_cache" in reasons["head"]
     assert "hada_w1" in reasons["loha"] and "differs from the pack's backbone" in reasons["seed2"]
     assert not (tmp_path / "full" / "result.json").exists()  # nothing written for them

@@ -20,6 +20,7 @@ from peftsweep.strategies.registry import (
     step_hook,
     strategy_label,
     validate_strategy,
+    virtual_input,
     virtual_tokens,
     with_capacity,
 )
@@ -33,4 +34,4 @@ for _module in pkgutil.iter_modules(__path__):
 
 __all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits",
            "frozen_backbone", "parse", "register", "step_hook", "strategy_label",
-           "validate_strategy", "virtual_tokens", "with_capacity"]
+           "validate_strategy", "virtual_input", "virtual_tokens", "with_capacity"]

@@ -85,6 +85,11 @@ class Strategy:
         """Positions the strategy takes in front of every input (prompts, prefixes)."""
         return 0
 
+    def kv_prefix(self, options: Any) -> bool:
+        """Whether its virtual tokens are keys and values in every attention layer (prefix
+        tuning) rather than input embeddings (prompt tuning)."""
+        return False
+
     def with_capacity(self, options: Any, value: int) -> Any:
         """The options with the capacity option set to ``value`` (what a budget chose)."""
         return dataclasses.replace(options, **{self.capacity(options): value})

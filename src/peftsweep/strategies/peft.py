@@ -93,6 +93,9 @@ class Peft(PeftStrategy):
     def virtual_tokens(self, options: Any) -> int:
         return int(options.num_virtual_tokens or 0) if method_of(options).virtual_tokens else 0
 
+    def kv_prefix(self, options: Any) -> bool:
+        return method_of(options).kv_prefix
+
     def targets(self, options: Any, family: Family) -> list[str]:
         """The target names to look for in the model (a regex is PEFT's to match)."""
         if not method_of(options).has_targets:

@@ -57,6 +57,9 @@ class PrefixTuning(PeftStrategy):
         # The prefix sits in front of every input: its positions are the real tokens' too.
         return options.num_virtual_tokens
 
+    def kv_prefix(self, options: Options) -> bool:
+        return True
+
     def peft_config(self, options: Options, family: Family):
         from peft import PrefixTuningConfig, TaskType
 

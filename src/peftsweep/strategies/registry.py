@@ -100,6 +100,16 @@ def virtual_tokens(config: dict[str, Any]) -> int:
     return strategy.virtual_tokens(options)
 
 
+def virtual_input(config: dict[str, Any]) -> str | None:
+    """What the strategy puts in front of every input: None, or ``prefix:<n>`` (keys and
+    values in every layer) or ``embeddings:<n>`` (input embeddings) for n virtual tokens."""
+    strategy, options = parse(config)
+    count = strategy.virtual_tokens(options)
+    if not count:
+        return None
+    return f"{'prefix' if strategy.kv_prefix(options) else 'embeddings'}:{count}"
+
+
 def check_strategy_fits(model: nn.Module, config: dict[str, Any], family: Family) -> None:
     """Fail early when a strategy names modules that this model does not have."""
     strategy, options = parse(config)

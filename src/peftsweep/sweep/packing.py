@@ -25,8 +25,10 @@ from hydra.core.utils import JobReturn, JobStatus, configure_log, run_job, setup
 from omegaconf import DictConfig, open_dict
 
 from peftsweep.compose.validate import validate
+from peftsweep.params.budget import trial_strategy
 from peftsweep.spec.config import TrialConfig
 from peftsweep.spec.schema import identity_part
+from peftsweep.strategies import virtual_input
 from peftsweep.sweep import placement, progress
 from peftsweep.trial import runtime
 from peftsweep.trial.checkpoints import last_checkpoint
@@ -52,6 +54,8 @@ def pack_key(cfg: TrialConfig, job_dir: Path) -> str | None:
               "eval_batch_size": cfg.trainer.eval_batch_size, "cache_dir": cfg.cache_dir,
               # A random initialisation is drawn per seed: no two seeds share its weights.
               "seed": None if cfg.model.pretrained else cfg.seed,
+              # Virtual tokens lengthen every row: only trials with the same ones share.
+              "virtual": virtual_input(trial_strategy(cfg)),
               "resume_at": _resume_position(job_dir)}
     return json.dumps(shared, sort_keys=True, default=str)
 

@@ -17,6 +17,7 @@ from peftsweep.models.metrics import build_metrics, predictions
 from peftsweep.spec.tasks import TaskSpec
 from peftsweep.trial.packed.dropout import stream
 from peftsweep.trial.packed.member import Member
+from peftsweep.trial.packed.prompts import with_prompts
 from peftsweep.trial.packed.state import PackState
 
 
@@ -125,6 +126,9 @@ def _logits(pack: Pack, members: list[Member], rows: list[dict]) -> list[torch.T
     pack.state.active = [m.slot for m in members]
     pack.state.streams = [stream(m.cfg.seed, m.step) for m in members]
     pack.state.rows = inputs["input_ids"].shape[0]
+    prompts = [m.twin.prompt for m in members]
+    if prompts[0] is not None:
+        inputs = with_prompts(pack.model, prompts, [len(row["labels"]) for row in rows], inputs)
     with _autocast(pack):
         logits = pack.model(**inputs).logits
     return list(logits.float().split([len(row["labels"]) for row in rows]))

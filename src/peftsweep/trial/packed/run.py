@@ -122,6 +122,10 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
         except CannotPack as why:
             outcome.alone[job_dir] = str(why)
             continue
+        if members and _virtual(twin) != _virtual(members[0].twin):
+            outcome.alone[job_dir] = (f"its virtual tokens ({_virtual(twin)}) differ from the "
+                                      f"pack's ({_virtual(members[0].twin)})")
+            continue
         heartbeat = stack.enter_context(TrialHeartbeat(job_dir, cfg.epochs))
         member = Member(cfg, job_dir, identity, twin, len(members), heartbeat, started)
         if job_dir in searches:
@@ -141,6 +145,9 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
     dropout.install(shared, state)
     device = torch.device("cuda" if on_gpu else "cpu")
     shared.to(device)
+    for member in members:
+        if member.twin.prompt is not None:
+            member.twin.prompt.encoder.to(device)
     pack = loop.Pack(shared, state, members, data.splits, data.collate, spec, device,
                      runtime.precision(cfg0), data.eval_batch_size, tokenizer.pad_token_id or 0)
     batches = len(members[0].sampler)
@@ -160,6 +167,10 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
         _log_end(member, result)
         finish(member.job_dir, result, member.started)
         outcome.results[member.job_dir] = result
+
+
+def _virtual(twin) -> str | None:
+    return twin.prompt.kind if twin.prompt is not None else None
 
 
 def _log_end(member: Member, result: dict[str, Any]) -> None:

@@ -3,8 +3,9 @@
 The twin is built exactly as a trial alone builds its model (seeded, the same backbone, the
 same strategy), so a packed trial starts from the very tensors it would start from alone.
 Each trainable tensor is then placed: a bias or weight of a Linear or LayerNorm, one half
-of a LoRA pair, a DoRA magnitude or an IA3 vector. A tensor that is none of these (an
-embedding, a LoHa factor) means the trial cannot share a backbone; the reason says which.
+of a LoRA pair, a DoRA magnitude or an IA3 vector; a prompt encoder (prompt, P- and prefix
+tuning) is kept whole. A tensor that is none of these (an embedding, a LoHa factor) means
+the trial cannot share a backbone; the reason says which.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from peftsweep.params.count import count_parameters
 from peftsweep.spec.families import Family
 from peftsweep.strategies import apply_strategy, frozen_backbone
 from peftsweep.trial.packed.layers import PACKED, LoraPart, SlotTensors
+from peftsweep.trial.packed.prompts import CannotShare, Prompt, take_prompt
 from peftsweep.trial.weights import frozen_fingerprint
 
 PEFT_PREFIX = "base_model.model."
+PROMPT_PREFIX = "prompt_encoder.default."
 _LORA = re.compile(r"^(?P<path>.+)\.lora_(?P<half>[AB])\.default\.weight$")
 _MAGNITUDE = re.compile(r"^(?P<path>.+)\.lora_magnitude_vector\.default\.weight$")
 _IA3 = re.compile(r"^(?P<path>.+)\.ia3_l\.default$")
@@ -49,6 +52,8 @@ class Twin:
     """Every trainable tensor under the name it has alone (what its kept weights hold)."""
     params: dict[str, int]
     frozen_fingerprint: str | None
+    prompt: Prompt | None = None
+    """Its virtual tokens (prompt, P- or prefix tuning), else None."""
 
 
 def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
@@ -64,9 +69,15 @@ def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
     if params["trainable"] == params["total"]:
         raise CannotPack("it trains every weight, embeddings included (full fine-tuning): "
                          "there is no frozen backbone to share")
+    try:
+        prompt = take_prompt(model)
+    except CannotShare as why:
+        raise CannotPack(str(why)) from None
     placed = place(model, plain)
     _check_frozen_weights(model, plain)
     named, parts = {}, {}
+    if prompt is not None:  # the encoder's own tensors: the rest of its model is dropped
+        named.update({PROMPT_PREFIX + n: p for n, p in prompt.encoder.named_parameters()})
     for name, (path, role) in placed.items():
         param = nn.Parameter(dict(model.named_parameters())[name].detach().clone())
         named[name] = param
@@ -77,7 +88,7 @@ def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
             lora = part.lora or LoraPart(None, None, *_lora_settings(model, name))
             setattr(lora, _LORA_ROLES[role], param)
             part.lora = lora
-    return Twin(parts, named, params, frozen_fingerprint(model))
+    return Twin(parts, named, params, frozen_fingerprint(model), prompt)
 
 
 def place(model: nn.Module, plain: nn.Module) -> dict[str, tuple[str, str]]:
@@ -87,7 +98,9 @@ def place(model: nn.Module, plain: nn.Module) -> dict[str, tuple[str, str]]:
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        short = name.removeprefix(PEFT_PREFIX)
+        if name.startswith(PROMPT_PREFIX):
+            continue  # trains in the prompt encoder, not in a layer of the backbone
+        short = _short(name)
         if (match := _LORA.match(short)) and _is_lora(model, name):
             path, role = match["path"], f"lora_{match['half']}"
         elif match := _MAGNITUDE.match(short):
@@ -117,10 +130,16 @@ def _check_frozen_weights(model: nn.Module, plain: nn.Module) -> None:
         # PEFT's original_module: the head's initial copy, replaced by the trained one.
         if param.requires_grad or ".original_module." in name:
             continue
-        short = name.removeprefix(PEFT_PREFIX).replace(".base_layer.", ".")
+        short = _short(name).replace(".base_layer.", ".")
         if short in shared and not torch.equal(param.detach(), shared[short].detach()):
             raise CannotPack(f"its frozen {short} differs from the pack's backbone (a random "
                              "initialisation is drawn per seed)")
+
+
+def _short(name: str) -> str:
+    """A PEFT model's parameter name as the plain backbone has it."""
+    # base_model.model.<name> for adapters, base_model.<name> for prompt learning.
+    return name.removeprefix(PEFT_PREFIX).removeprefix("base_model.")
 
 
 def _is_lora(model: nn.Module, name: str) -> bool:
