@@ -148,3 +148,21 @@ def test_requeued_trial_resumes_and_matches_uninterrupted_run(
     assert "resuming from" in (checkpoint.parents[1] / "train.log").read_text()
     for key in ("history", "test", "best"):
         assert resumed[key] == local[path][key], key
+
+
+def test_each_slurm_job_trains_a_pack(train, tmp_path: Path) -> None:
+    # hydra.sweeper.pack_size: BitFit and LoRA share one job and one backbone; full
+    # fine-tuning cannot share and gets a job of its own.
+    proc = train(tmp_path, [*GRID, "strategy=bitfit,lora,full", "epochs=2", "data.demo_size=200",
+                            "hydra.sweeper.pack_size=2", *SLURM])
+    _finish(proc, tmp_path, timeout=150)
+
+    results = {r["science"]["strategy"]: r for r in _results(tmp_path).values()}
+    assert sorted(results) == ["bitfit", "full", "lora"]
+    assert {r["status"] for r in results.values()} == {"ok"}
+    jobs = {name: r["runtime"]["env"]["SLURM_JOB_ID"] for name, r in results.items()}
+    assert jobs["bitfit"] == jobs["lora"] != jobs["full"]
+    assert results["bitfit"]["pack"]["size"] == results["lora"]["pack"]["size"] == 2
+    assert "pack" not in results["full"]
+    (sweep_dir,) = (p.parent for p in (tmp_path / "multirun").glob("*/*/summary.json"))
+    assert "runs alone: it trains every weight" in (sweep_dir / "progress.log").read_text()

@@ -68,3 +68,27 @@ def test_virtual_tokens_of_one_kind_and_length_share_a_pack_key(tmp_path):
     assert key("strategy=prompt_tuning") == key("strategy=p_tuning") != key("strategy=lora")
     assert key("strategy=prefix") != key("strategy=prompt_tuning")
     assert key("strategy=prefix", "strategy.num_virtual_tokens=8") != key("strategy=prefix")
+
+
+@pytest.mark.integration
+def test_each_local_parallel_job_trains_a_pack(run_train, tmp_path):
+    # hydra.sweeper.pack_size with joblib's workers: each job a pack, the packs side by side.
+    sweep = tmp_path / "sweep"
+    args = ("-m", "experiment=demo", "hydra/launcher=local_parallel", "parallel.workers=2",
+            "hydra.sweeper.pack_size=2", "strategy=bitfit,lora", "lr=1e-3,3e-3", "seed=1",
+            "data.demo_size=200", "epochs=2", f"hydra.sweep.dir={sweep}")
+    proc = run_train(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = [read_result(p) for p in sweep.glob("*/result.json")]
+    assert len(results) == 4 and {r["status"] for r in results} == {"ok"}
+    packs: dict[tuple, set] = {}
+    for result in results:
+        assert result["pack"]["size"] == 2
+        packs.setdefault(tuple(sorted(result["pack"]["trials"])), set()).add(
+            result["runtime"]["pid"])
+    # Two packs of two, each trained by one process, the two in different processes.
+    assert len(packs) == 2 and all(len(pids) == 1 for pids in packs.values())
+    assert len(set.union(*packs.values())) == 2
+    assert len(list((sweep / ".packs").glob("pack-*.json"))) == 2
+    again = run_train(*args)  # everything finished: nothing runs again
+    assert again.returncode == 0 and "0 to run" in again.stderr

@@ -19,6 +19,7 @@ from peftsweep.strategies.registry import (
     register,
     step_hook,
     strategy_label,
+    trains_every_weight,
     validate_strategy,
     virtual_input,
     virtual_tokens,
@@ -34,4 +35,5 @@ for _module in pkgutil.iter_modules(__path__):
 
 __all__ = ["STRATEGIES", "apply_strategy", "capacity_of", "check_strategy_fits",
            "frozen_backbone", "parse", "register", "step_hook", "strategy_label",
-           "validate_strategy", "virtual_input", "virtual_tokens", "with_capacity"]
+           "trains_every_weight", "validate_strategy", "virtual_input", "virtual_tokens",
+           "with_capacity"]

@@ -85,6 +85,10 @@ class Strategy:
         """Positions the strategy takes in front of every input (prompts, prefixes)."""
         return 0
 
+    def trains_every_weight(self, options: Any) -> bool:
+        """Whether every weight of the model trains (full fine-tuning)."""
+        return False
+
     def kv_prefix(self, options: Any) -> bool:
         """Whether its virtual tokens are keys and values in every attention layer (prefix
         tuning) rather than input embeddings (prompt tuning)."""

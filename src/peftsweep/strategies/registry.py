@@ -100,6 +100,12 @@ def virtual_tokens(config: dict[str, Any]) -> int:
     return strategy.virtual_tokens(options)
 
 
+def trains_every_weight(config: dict[str, Any]) -> bool:
+    """Whether the strategy trains every weight of the model (full fine-tuning)."""
+    strategy, options = parse(config)
+    return strategy.trains_every_weight(options)
+
+
 def virtual_input(config: dict[str, Any]) -> str | None:
     """What the strategy puts in front of every input: None, or ``prefix:<n>`` (keys and
     values in every layer) or ``embeddings:<n>`` (input embeddings) for n virtual tokens."""

@@ -8,6 +8,9 @@ failed or diverged trial; a batch is one trial on the basic launcher, ``n_jobs``
 joblib and ``array_parallelism`` trials on Slurm, and the trials of a batch already
 running finish.
 
+With ``pack_size=K`` each launched job trains a pack of up to K trials that share a
+backbone (:mod:`peftsweep.sweep.pack_jobs`), whatever the launcher.
+
 Hydra discovers it through the thin shell in ``hydra_plugins/peftsweep_grid``; it is a
 plain :class:`hydra.plugins.sweeper.Sweeper`, so a second plugin scan in one process
 (notebooks, test suites) leaves it working.
@@ -30,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from peftsweep.compose.overrides import cartesian, parse
 from peftsweep.compose.validate import validate
 from peftsweep.spec.config import TrialConfig
+from peftsweep.sweep.pack_jobs import pack_jobs
 from peftsweep.sweep.plan import build_plan, write_plan
 
 log = logging.getLogger(__name__)
@@ -38,8 +42,9 @@ BAD_STATUSES = ("failed", "diverged")
 
 class GridSweep(Sweeper):
     def __init__(self, max_batch_size: int | None = None,
-                 params: dict[str, str] | None = None) -> None:
+                 params: dict[str, str] | None = None, pack_size: int | None = None) -> None:
         self.max_batch_size = max_batch_size
+        self.pack_size = pack_size
         self.params = dict(params or {})
         self.config: DictConfig | None = None
         self.hydra_context = None
@@ -66,6 +71,8 @@ class GridSweep(Sweeper):
         print(f"peftsweep: {len(plan)} trial(s) planned: {len(pending)} to run, "
               f"{len(plan) - len(pending)} finished already (not launched)", file=sys.stderr,
               flush=True)
+        if self.pack_size and pending:
+            pending = pack_jobs(self.hydra_context, self.config, pending, int(self.pack_size))
         return self._launch(pending, self._batch_size(fail_fast), fail_fast)
 
     def _launch(self, pending: list[list[str]], size: int | None, fail_fast: bool

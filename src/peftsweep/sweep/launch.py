@@ -21,6 +21,7 @@ from peftsweep.compose.validate import validate
 from peftsweep.errors import UserError
 from peftsweep.sweep import dry_run, placement, progress, summary
 from peftsweep.sweep.naming import trial_folder_name
+from peftsweep.sweep.pack_jobs import SPEC_KEY, run_pack_job
 from peftsweep.sweep.plan import build_plan
 from peftsweep.sweep.preflight import check_grid
 from peftsweep.sweep.resolvers import register_resolvers
@@ -40,9 +41,11 @@ register_resolvers()
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def task(cfg: DictConfig) -> str:
-    """One job of a grid: place it, run its trial, print its progress line."""
+    """One job of a grid: place it, run its trial (or its pack), print its progress line."""
     placement.apply_from_hydra(cfg)  # before anything touches CUDA
     runtime.quiet_libraries()
+    if SPEC_KEY in cfg:  # hydra.sweeper.pack_size: this job trains a pack
+        return run_pack_job(cfg)
     job_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_trial(validate(cfg), job_dir)
     status = result["status"] if result else "skipped"

@@ -28,12 +28,13 @@ from peftsweep.compose.validate import validate
 from peftsweep.params.budget import trial_strategy
 from peftsweep.spec.config import TrialConfig
 from peftsweep.spec.schema import identity_part
-from peftsweep.strategies import virtual_input
+from peftsweep.strategies import frozen_backbone, trains_every_weight, virtual_input
 from peftsweep.sweep import placement, progress
 from peftsweep.trial import runtime
 from peftsweep.trial.checkpoints import last_checkpoint
 from peftsweep.trial.packed.member import PACK_CHECKPOINT
 from peftsweep.trial.packed.run import run_pack
+from peftsweep.trial.packed.twin import EVERY_WEIGHT, PROBE
 from peftsweep.trial.run import run_trial
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ def why_alone(cfg: TrialConfig, job_dir: Path) -> str | None:
         return "packs write no tracker runs (logger=mlflow or wandb)"
     if last_checkpoint(job_dir).is_file():
         return "it resumes from its own checkpoint, written alone"
+    strategy = trial_strategy(cfg)
+    if trains_every_weight(strategy):
+        return EVERY_WEIGHT
+    if frozen_backbone(strategy):
+        return PROBE
     return None
 
 
@@ -97,6 +103,50 @@ def _place_worker(lock_dir: str, workers: int, accelerator: str | None) -> None:
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][worker %(process)d] %(message)s")
 
 
+def set_up_job(hydra_context, config: DictConfig, overrides: list[str], index: int
+               ) -> JobReturn:
+    """Hydra's set-up of one grid job (its folder, its saved config), without training:
+    the job's return value is its (TrialConfig, job folder)."""
+    config = hydra_context.config_loader.load_sweep_config(config, overrides)
+    with open_dict(config):
+        config.hydra.job.id = index
+        config.hydra.job.num = index
+    ret = run_job(hydra_context=hydra_context, task_function=collect, config=config,
+                  job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
+    if ret.status != JobStatus.COMPLETED:
+        raise ret._return_value  # a job that cannot even be composed stops the sweep
+    return ret
+
+
+def plan_packs(trials: list[tuple[TrialConfig, Path]], pack_size: int
+               ) -> tuple[list[list], dict[Path, tuple[TrialConfig, str]]]:
+    """Packs of at most ``pack_size`` trials of one key, and the trials that run alone."""
+    packs: dict[str, list] = {}
+    alone: dict[Path, tuple[TrialConfig, str]] = {}
+    for cfg, job_dir in trials:
+        key = pack_key(cfg, job_dir)
+        if key is None:
+            alone[job_dir] = (cfg, why_alone(cfg, job_dir))
+        else:
+            packs.setdefault(key, []).append((cfg, job_dir))
+    chunks = [members[start:start + pack_size] for members in packs.values()
+              for start in range(0, len(members), pack_size)]
+    return chunks, alone
+
+
+def run_here(chunks: list[list], alone: dict[Path, tuple[TrialConfig, str]]
+             ) -> dict[Path, Any]:
+    """Each pack in this process, then the trials alone (those a pack handed back too)."""
+    results: dict[Path, Any] = {}
+    for chunk in chunks:
+        alone.update(_packed(chunk, run_pack(chunk), results))
+    for job_dir, (cfg, why) in alone.items():
+        say_alone(job_dir, why)
+        results[job_dir] = run_trial(cfg, job_dir)
+        progress.report_trial_end(job_dir, results[job_dir])
+    return results
+
+
 class PackedLaunch:
     def __init__(self, pack_size: int = 16, workers: int = 1):
         for key, value in (("pack_size", pack_size), ("workers", workers)):
@@ -113,7 +163,8 @@ class PackedLaunch:
                ) -> list[JobReturn]:
         setup_globals()
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        jobs = [self._set_up(list(o), initial_job_idx + i) for i, o in enumerate(job_overrides)]
+        jobs = [set_up_job(self.hydra_context, self.config, list(o), initial_job_idx + i)
+                for i, o in enumerate(job_overrides)]
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         trials = [ret.return_value for ret in jobs]
         results = self._run(trials)
@@ -122,43 +173,11 @@ class PackedLaunch:
             ret.return_value = result["status"] if result else "skipped"
         return jobs
 
-    def _set_up(self, overrides: list[str], index: int) -> JobReturn:
-        config = self.hydra_context.config_loader.load_sweep_config(self.config, overrides)
-        with open_dict(config):
-            config.hydra.job.id = index
-            config.hydra.job.num = index
-        ret = run_job(hydra_context=self.hydra_context, task_function=collect, config=config,
-                      job_dir_key="hydra.sweep.dir", job_subdir_key="hydra.sweep.subdir")
-        if ret.status != JobStatus.COMPLETED:
-            raise ret._return_value  # a job that cannot even be composed stops the sweep
-        return ret
-
-    def _plan(self, trials: list[tuple[TrialConfig, Path]]) -> tuple[list[list], dict]:
-        """Packs of at most pack_size trials of one key, and the trials that run alone."""
-        packs: dict[str, list] = {}
-        alone: dict[Path, tuple[TrialConfig, str]] = {}
-        for cfg, job_dir in trials:
-            key = pack_key(cfg, job_dir)
-            if key is None:
-                alone[job_dir] = (cfg, why_alone(cfg, job_dir))
-            else:
-                packs.setdefault(key, []).append((cfg, job_dir))
-        chunks = [members[start:start + self.pack_size] for members in packs.values()
-                  for start in range(0, len(members), self.pack_size)]
-        return chunks, alone
-
     def _run(self, trials: list[tuple[TrialConfig, Path]]) -> dict[Path, Any]:
-        chunks, alone = self._plan(trials)
+        chunks, alone = plan_packs(trials, self.pack_size)
         if self.workers > 1 and len(chunks) + len(alone) > 1:
             return self._run_in_workers(chunks, alone)
-        results: dict[Path, Any] = {}
-        for chunk in chunks:
-            alone.update(_packed(chunk, run_pack(chunk), results))
-        for job_dir, (cfg, why) in alone.items():
-            _say_alone(job_dir, why)
-            results[job_dir] = run_trial(cfg, job_dir)
-            progress.report_trial_end(job_dir, results[job_dir])
-        return results
+        return run_here(chunks, alone)
 
     def _run_in_workers(self, chunks: list[list], alone: dict) -> dict[Path, Any]:
         """Packs and lone trials over ``workers`` processes, each taking the next when free."""
@@ -173,7 +192,7 @@ class PackedLaunch:
             pending = {pool.submit(run_pack, chunk): chunk for chunk in chunks}
 
             def submit_alone(job_dir: Path, cfg: TrialConfig, why: str) -> None:
-                _say_alone(job_dir, why)
+                say_alone(job_dir, why)
                 pending[pool.submit(run_trial, cfg, job_dir)] = job_dir
 
             for job_dir, (cfg, why) in alone.items():
@@ -200,5 +219,5 @@ def _packed(chunk: list, outcome, results: dict[Path, Any]) -> dict[Path, tuple]
     return {d: (configs[d], why) for d, why in outcome.alone.items()}
 
 
-def _say_alone(job_dir: Path, why: str) -> None:
+def say_alone(job_dir: Path, why: str) -> None:
     progress.emit(job_dir.parent, f"peftsweep: {job_dir.name} runs alone: {why}\n")

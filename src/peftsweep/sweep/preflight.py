@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from hydra import compose
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from peftsweep.compose.overrides import cartesian, parse
 from peftsweep.compose.session import hydra_session
 from peftsweep.compose.validate import check_max_length, validate
 from peftsweep.data.cache import prepare
 from peftsweep.data.steps import optimizer_steps
+from peftsweep.errors import ConfigError
 from peftsweep.models.backbone import build_backbone, load_tokenizer
 from peftsweep.params.applies import check_applies
 from peftsweep.spec.config import TrialConfig, task_spec
@@ -30,10 +31,30 @@ def expand(overrides: list[str], multirun: bool, conf_dir: Path) -> list[list[st
         return [overrides]
     plain = [o.input_line for o in parse(overrides) if not o.is_sweep_override()]
     base = compose("train", overrides=plain, return_hydra_config=True)
+    check_packing(base.hydra)
     params = base.hydra.sweeper.get("params")
     params = OmegaConf.to_container(params, resolve=False) if params else {}
     lines = [f"{key}={value}" for key, value in params.items()] + overrides
     return cartesian(parse(lines))
+
+
+def check_packing(hydra: DictConfig) -> None:
+    """Pack sizes and workers are counts, and packs are asked for in one place only."""
+    packed = hydra.runtime.choices.get("hydra/launcher") == "packed"
+    sizes = {"hydra.sweeper.pack_size": hydra.sweeper.get("pack_size")}
+    if packed:
+        sizes.update({f"hydra.launcher.{k}": hydra.launcher.get(k)
+                      for k in ("pack_size", "workers")})
+    for key, value in sizes.items():
+        if value is None and key == "hydra.sweeper.pack_size":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(key, f"must be a whole number >= 1, got {value!r}",
+                              "1, 2, 3, ..." + (" or null" if "sweeper" in key else ""))
+    if packed and sizes["hydra.sweeper.pack_size"] is not None:
+        raise ConfigError("hydra.sweeper.pack_size", "hydra/launcher=packed packs by itself",
+                          "null with hydra/launcher=packed (set hydra.launcher.pack_size), "
+                          "or a count with another launcher")
 
 
 class CheckedGrid(NamedTuple):

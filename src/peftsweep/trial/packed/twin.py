@@ -40,6 +40,12 @@ _ALLOWED = {nn.Linear: ("weight", "bias", "scale_in", "scale_out", *_LORA_ROLES)
             nn.LayerNorm: ("bias",)}
 
 
+PROBE = ("its frozen backbone runs in eval mode on features computed once "
+         "(trainer.feature_cache): alone, it takes a fraction of a trial")
+EVERY_WEIGHT = ("it trains every weight, embeddings included (full fine-tuning): there is no "
+                "frozen backbone to share")
+
+
 class CannotPack(Exception):
     """Why a trial trains alone."""
 
@@ -60,15 +66,13 @@ def build_twin(cfg, spec, tokenizer, family: Family, strategy: dict, steps: int,
                plain: nn.Module) -> Twin:
     """``plain``: the shared backbone, to check that each placed tensor has a home there."""
     if frozen_backbone(strategy):
-        raise CannotPack("its frozen backbone runs in eval mode on features computed once "
-                         "(trainer.feature_cache): alone, it takes a fraction of a trial")
+        raise CannotPack(PROBE)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = apply_strategy(build_backbone(cfg.model, spec, tokenizer, cfg.cache_dir),
                            strategy, family, total_steps=steps)
     params = count_parameters(model)
     if params["trainable"] == params["total"]:
-        raise CannotPack("it trains every weight, embeddings included (full fine-tuning): "
-                         "there is no frozen backbone to share")
+        raise CannotPack(EVERY_WEIGHT)
     try:
         prompt = take_prompt(model)
     except CannotShare as why:
