@@ -5,7 +5,10 @@
     python benchmarks/pack.py --grid gpu --packs 8,16,40   # the seeds' 40-trial grid (a GPU)
 
 Each sweep runs in its own process, one after the other on the same machine and load; the
-peak resident memory is that of the sweep's process (a packed sweep trains in it).
+peak resident memory is that of the sweep's process (a packed sweep trains in it). On the
+gpu grid a second baseline runs two trials at a time on the GPU, each in its own process
+(hydra/launcher=local_parallel parallel.trials_per_gpu=2). ``--smoke`` cuts any grid to two
+learning rates and a few batches: the same commands, checked in minutes on a CPU.
 """
 
 from __future__ import annotations
@@ -22,18 +25,23 @@ IMDB = ROOT.parent / "shared" / "data" / "imdb"
 LRS8 = "1e-4,2e-4,3e-4,5e-4,1e-3,2e-3,3e-3,5e-3"
 
 
-def grids(imdb: Path) -> dict[str, list[str]]:
+SMOKE = ["data.max_train_samples=96", "data.max_eval_samples=48"]
+
+
+def grids(imdb: Path, smoke: bool = False) -> dict[str, list[str]]:
     files = ["data=imdb", "data.source=files", f"data.data_dir={imdb}",
              "data.selection=split_train", "model=bert_tiny", "model.pretrained=false"]
+    lrs = "1e-3,3e-3" if smoke else LRS8
+    imdb_sizes = SMOKE if smoke else ["data.max_train_samples=2000",
+                                      "data.max_eval_samples=500"]
     return {
-        "demo": ["experiment=demo_minilm"],
-        "imdb16": [*files, "data.max_train_samples=2000", "data.max_eval_samples=500",
-                   "data.max_length=128", "epochs=1", "batch_size=32", "seed=1",
-                   "strategy=bitfit,lora", f"lr={LRS8}"],
+        "demo": ["experiment=demo_minilm", *(["data.demo_size=64", "epochs=1"] if smoke else [])],
+        "imdb16": [*files, *imdb_sizes, "data.max_length=128", "epochs=1", "batch_size=32",
+                   "seed=1", "strategy=bitfit,lora", f"lr={lrs}"],
         # The seeds' grid: 40 BERT-tiny trials x 4 epochs, IMDb 25k at 256 tokens.
-        "gpu": [*files, "data.max_length=256", "epochs=4", "batch_size=32", "seed=1",
-                "strategy=bitfit,lora,lora_r2,ia3,bitfit_biases",
-                f"lr={LRS8}"],
+        "gpu": [*files, *(SMOKE if smoke else []), "data.max_length=256",
+                f"epochs={1 if smoke else 4}", "batch_size=32", "seed=1",
+                "strategy=bitfit,lora,lora_r2,ia3,bitfit_biases", f"lr={lrs}"],
     }
 
 
@@ -65,10 +73,15 @@ def main() -> None:
     parser.add_argument("--packs", default="16", help="pack sizes, comma-separated")
     parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "bench" / "pack")
     parser.add_argument("--imdb", type=Path, default=IMDB)
+    parser.add_argument("--smoke", action="store_true",
+                        help="two learning rates and a few batches: check the commands")
     options = parser.parse_args()
-    args = grids(options.imdb)[options.grid]
+    args = grids(options.imdb, options.smoke)[options.grid]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = [sweep(args, options.out / stamp, "alone")]
+    if options.grid == "gpu":
+        rows.append(sweep([*args, "hydra/launcher=local_parallel", "parallel.trials_per_gpu=2"],
+                          options.out / stamp, "two_per_gpu"))
     for size in options.packs.split(","):
         rows.append(sweep([*args, "hydra/launcher=packed", f"hydra.launcher.pack_size={size}"],
                           options.out / stamp, f"packed{size}"))

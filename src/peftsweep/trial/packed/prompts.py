@@ -64,7 +64,7 @@ def with_prompts(model: nn.Module, prompts: list[Prompt], rows: list[int],
     out = dict(inputs)
     out["attention_mask"] = torch.cat((torch.ones(batch, count).to(mask.device), mask), dim=1)
     if prompts[0].prefix_shape is not None:
-        out["cache"] = _prefix_cache(prompts, rows, mask.device)
+        out["cache"] = _prefix_cache(prompts, rows, mask.device, model.dtype)
         return out
     if "token_type_ids" in inputs:
         zeros = torch.zeros(batch, count).to(mask.device)
@@ -77,13 +77,13 @@ def with_prompts(model: nn.Module, prompts: list[Prompt], rows: list[int],
     return out
 
 
-def _prefix_cache(prompts: list[Prompt], rows: list[int], device):
+def _prefix_cache(prompts: list[Prompt], rows: list[int], device, dtype: torch.dtype):
     """Each trial's prefix for its rows, as the key/value cache PEFT hands the model."""
     from transformers import DynamicCache
 
     layers, heads, size = prompts[0].prefix_shape
     count = prompts[0].tokens.numel()
     encoded = torch.cat([p.encoder(p.tokens.to(device).unsqueeze(0).expand(n, -1))
-                         for p, n in zip(prompts, rows, strict=True)])
+                         for p, n in zip(prompts, rows, strict=True)]).to(dtype)
     past = encoded.view(encoded.shape[0], count, layers * 2, heads, size)
     return DynamicCache(past.permute([2, 0, 3, 1, 4]).split(2))

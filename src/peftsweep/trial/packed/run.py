@@ -135,19 +135,13 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
         members.append(member)
     if not members:
         return
+    device = torch.device("cuda" if on_gpu else "cpu")
+    _place(shared, members, state, device)
     for member in members:
-        for path, tensors in member.twin.parts.items():
-            pack_module(shared, path, state, len(members)).set_slot(member.slot, tensors)
         member.prepare(data.splits["train"].lengths, steps, cfg0.trainer.fused_adamw)
         member.load()
         if member.cfg.logger.tensorboard:
             member.tensorboard = tensorboard_logger(member.job_dir, member.resumed_from_step)
-    dropout.install(shared, state)
-    device = torch.device("cuda" if on_gpu else "cpu")
-    shared.to(device)
-    for member in members:
-        if member.twin.prompt is not None:
-            member.twin.prompt.encoder.to(device)
     pack = loop.Pack(shared, state, members, data.splits, data.collate, spec, device,
                      runtime.precision(cfg0), data.eval_batch_size, tokenizer.pad_token_id or 0)
     batches = len(members[0].sampler)
@@ -167,6 +161,19 @@ def _run_claimed(claimed, outcome: PackOutcome, stack: contextlib.ExitStack,
         _log_end(member, result)
         finish(member.job_dir, result, member.started)
         outcome.results[member.job_dir] = result
+
+
+def _place(shared, members: list[Member], state: PackState, device: torch.device) -> None:
+    """Each member's tensors into the shared backbone's packed layers, all on ``device``
+    before any optimizer state is made or loaded (it then lives beside its tensor)."""
+    for member in members:
+        for path, tensors in member.twin.parts.items():
+            pack_module(shared, path, state, len(members)).set_slot(member.slot, tensors)
+    dropout.install(shared, state)
+    shared.to(device)  # moves the packed layers' own tensors in place
+    for member in members:
+        if member.twin.prompt is not None:
+            member.twin.prompt.encoder.to(device)
 
 
 def _virtual(twin) -> str | None:
