@@ -96,10 +96,10 @@ bench-methods: $(STAMP) ## Speed and memory of every PEFT method vs the plain lo
 	$(PY) benchmarks/run.py --phases methods --repeats 1 --out $(BENCH_OUT)/methods $(ARGS)
 
 bench-pack: $(STAMP) ## Packed trials vs one at a time: the demo grid, then 16 bert_tiny-shape IMDb trials (docs/scale.md)
-	$(PY) benchmarks/pack.py --grid demo --out $(BENCH_OUT)/pack $(ARGS)
-	$(PY) benchmarks/pack.py --grid imdb16 --out $(BENCH_OUT)/pack $(ARGS)
+	$(PY) benchmarks/pack.py --grid demo --workers 1,2 --out $(BENCH_OUT)/pack $(ARGS)
+	$(PY) benchmarks/pack.py --grid imdb16 --packs 4,16 --out $(BENCH_OUT)/pack $(ARGS)
 
-bench-gpu-pack: $(STAMP) ## On a GPU: the seeds' 40-trial BERT-tiny IMDb grid, packed 8/16/40 vs alone (docs/scale.md)
+bench-gpu-pack: $(STAMP) ## On a GPU: the seeds' 40-trial BERT-tiny IMDb grid, packed 8/16/40 vs one and two trials per GPU (docs/scale.md)
 	$(PY) benchmarks/pack.py --grid gpu --packs 8,16,40 --out $(BENCH_OUT)/pack $(ARGS)
 
 faults: $(STAMP) ## Kill -9 a grid, a DDP grid and a search at random moments, FAULT_ROUNDS times each (FAULT_SEED), and check nothing is lost

@@ -7,8 +7,8 @@
 Each sweep runs in its own process, one after the other on the same machine and load; the
 peak resident memory is that of the sweep's process (a packed sweep trains in it). On the
 gpu grid a second baseline runs two trials at a time on the GPU, each in its own process
-(hydra/launcher=local_parallel parallel.trials_per_gpu=2). ``--smoke`` cuts any grid to two
-learning rates and a few batches: the same commands, checked in minutes on a CPU.
+(hydra/launcher=local_parallel parallel.trials_per_gpu=2). ``--smoke`` cuts any grid to one
+learning rate and a few batches: the same commands, checked in a minute on a CPU.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SMOKE = ["data.max_train_samples=96", "data.max_eval_samples=48"]
 def grids(imdb: Path, smoke: bool = False) -> dict[str, list[str]]:
     files = ["data=imdb", "data.source=files", f"data.data_dir={imdb}",
              "data.selection=split_train", "model=bert_tiny", "model.pretrained=false"]
-    lrs = "1e-3,3e-3" if smoke else LRS8
+    lrs = "3e-3" if smoke else LRS8
     imdb_sizes = SMOKE if smoke else ["data.max_train_samples=2000",
                                       "data.max_eval_samples=500"]
     return {
@@ -71,10 +71,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", choices=("demo", "imdb16", "gpu"), default="demo")
     parser.add_argument("--packs", default="16", help="pack sizes, comma-separated")
+    parser.add_argument("--workers", default="1",
+                        help="packed runs' worker processes (hydra.launcher.workers), "
+                             "comma-separated")
     parser.add_argument("--out", type=Path, default=ROOT / ".cache" / "bench" / "pack")
     parser.add_argument("--imdb", type=Path, default=IMDB)
     parser.add_argument("--smoke", action="store_true",
-                        help="two learning rates and a few batches: check the commands")
+                        help="one learning rate and a few batches: check the commands")
     options = parser.parse_args()
     args = grids(options.imdb, options.smoke)[options.grid]
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -83,8 +86,10 @@ def main() -> None:
         rows.append(sweep([*args, "hydra/launcher=local_parallel", "parallel.trials_per_gpu=2"],
                           options.out / stamp, "two_per_gpu"))
     for size in options.packs.split(","):
-        rows.append(sweep([*args, "hydra/launcher=packed", f"hydra.launcher.pack_size={size}"],
-                          options.out / stamp, f"packed{size}"))
+        for workers in options.workers.split(","):
+            name = f"packed{size}" + (f"_workers{workers}" if workers != "1" else "")
+            rows.append(sweep([*args, "hydra/launcher=packed", f"hydra.launcher.pack_size={size}",
+                               f"hydra.launcher.workers={workers}"], options.out / stamp, name))
     base = rows[0]["wall_s"]
     for row in rows:
         print(json.dumps({**row, "speedup": round(base / max(row["wall_s"], 1e-9), 2)}))

@@ -13,11 +13,20 @@ SMALL = ("data.demo_size=200", "epochs=1")
 
 def test_masks_keep_the_rate_differ_per_trial_and_ignore_padding():
     keys = [mix(1, 7), mix(2, 7)]
-    masks = kept(torch.Size([16, 40, 32]), keys, 0.25, "cpu")
+    masks = [kept(torch.Size([16, 40, 32]), key, 0.25, "cpu") for key in keys]
     assert abs(masks[0].float().mean().item() - 0.75) < 0.02
     assert 0.55 < (masks[0] == masks[1]).float().mean().item() < 0.70  # ~0.75² + 0.25²
-    longer = kept(torch.Size([16, 64, 32]), keys[:1], 0.25, "cpu")
-    assert torch.equal(longer[0, :, :40], masks[0])  # padding never moves a mask
+    assert torch.equal(kept(torch.Size([16, 40, 32]), keys[0], 0.25, "cpu"), masks[0])
+    # The pack pads a trial's rows to its partners' longest: the trial's own places keep
+    # their draw, and the padding is not drawn.
+    longer = kept(torch.Size([16, 64, 32]), keys[0], 0.25, "cpu", pad=24)
+    assert torch.equal(longer[:, :40], masks[0]) and longer[:, 40:].all()
+    probs = kept(torch.Size([16, 2, 40, 40]), keys[0], 0.1, "cpu")
+    padded = kept(torch.Size([16, 2, 64, 64]), keys[0], 0.1, "cpu", pad=24)
+    assert torch.equal(padded[:, :, :40, :40], probs) and padded[:, :, 40:].all()
+    assert padded[:, :, :, 40:].all()
+    pooled = kept(torch.Size([16, 32]), keys[0], 0.1, "cpu", pad=24)  # no sequence: all drawn
+    assert torch.equal(pooled, kept(torch.Size([16, 32]), keys[0], 0.1, "cpu"))
 
 
 def _losses_of(tmp_path, trials: dict[str, tuple]) -> dict[str, list[float]]:

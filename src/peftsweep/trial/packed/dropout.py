@@ -1,13 +1,14 @@
 """Each packed trial's own dropout stream.
 
-Whether a trial keeps an element is a hash of its seed, its step, the layer and the
-element's place in its own rows, not a draw from torch's one generator. So a trial's masks
-depend neither on the other trials of its pack nor on the padding their longer rows add,
-and a trial resumed after a kill draws again what it drew before. (A trial alone draws its
-masks from torch: packed, it is the same experiment with another draw of its dropout, as
-with another dropout seed.) The attention probabilities get the same treatment through an
-attention function registered with transformers; without dropout that function hands over
-to the backbone's own attention, SDPA included.
+A trial's masks for one layer at one step are drawn from a generator seeded by its seed,
+its step and the layer, over its own rows at their own length: the padding the pack adds
+behind its rows (to its partners' longest row) is not drawn, and counts as kept. So a
+trial's masks depend neither on the other trials of its pack nor on their lengths, and a
+trial resumed after a kill draws again what it drew before. (A trial alone draws its masks
+from torch's one generator: packed, it is the same experiment with another draw of its
+dropout, as with another dropout seed.) The attention probabilities get the same treatment
+through an attention function registered with transformers; without dropout that function
+hands over to the backbone's own attention, SDPA included.
 """
 
 from __future__ import annotations
@@ -20,28 +21,24 @@ from torch import nn
 
 from peftsweep.trial.packed.state import PackState
 
-BITS_PER_DIM = 13  # an element's place: 13 bits for each of at most 4 sizes after the rows
-KEPT_BITS = 24
 _MASK64 = (1 << 64) - 1
 _SPLITMIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
-
-
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-_GOLDEN, _M1, _M2 = (_signed(c) for c in _SPLITMIX)
+# The sequence dimensions of a trial's (rows, ...) tensor, by its number of dimensions:
+# hidden states (rows, length, features), attention probabilities (rows, heads, queries,
+# keys). Pooled features (rows, features) have none.
+SEQUENCE_DIMS = {3: (1,), 4: (2, 3)}
+_GENERATORS: dict[str, torch.Generator] = {}
 
 
 def mix(*parts: int) -> int:
-    """splitmix64 over ``parts``, in Python: stream and layer keys."""
+    """splitmix64 over ``parts``: stream and layer keys."""
     z = 0
     for part in parts:
         z = ((z ^ (part & _MASK64)) + _SPLITMIX[0]) & _MASK64
         z = ((z ^ (z >> 30)) * _SPLITMIX[1]) & _MASK64
         z = ((z ^ (z >> 27)) * _SPLITMIX[2]) & _MASK64
         z ^= z >> 31
-    return _signed(z)
+    return z
 
 
 def path_key(path: str) -> int:
@@ -53,36 +50,33 @@ def stream(seed: int, step: int) -> int:
     return mix(seed, step)
 
 
-def _shift_right(z: torch.Tensor, bits: int) -> torch.Tensor:
-    return (z >> bits) & ((1 << (64 - bits)) - 1)  # logical, on int64
+def kept(shape: torch.Size, key: int, p: float, device, pad: int = 0) -> torch.Tensor:
+    """Booleans shaped ``shape`` (one trial's rows): where the trial of ``key`` keeps an
+    element. The last ``pad`` places of each sequence dimension are the pack's padding:
+    kept, and not drawn."""
+    sequence = SEQUENCE_DIMS.get(len(shape), ()) if pad else ()
+    own = [size - pad if dim in sequence else size for dim, size in enumerate(shape)]
+    generator = _generator(torch.device(device))
+    generator.manual_seed(key & _MASK64)
+    drawn = torch.rand(own, generator=generator, device=device) >= p
+    if not sequence:
+        return drawn
+    full = torch.ones(shape, dtype=torch.bool, device=device)
+    full[tuple(slice(0, size) for size in own)] = drawn
+    return full
 
 
-def _mix_tensor(z: torch.Tensor) -> torch.Tensor:
-    """splitmix64's finaliser on int64 tensors (wrapping arithmetic), as :func:`mix`."""
-    z = z + _GOLDEN
-    z = (z ^ _shift_right(z, 30)) * _M1
-    z = (z ^ _shift_right(z, 27)) * _M2
-    return z ^ _shift_right(z, 31)
+def _generator(device: torch.device) -> torch.Generator:
+    """One generator per device, seeded afresh for every draw."""
+    name = str(device)
+    if name not in _GENERATORS:
+        _GENERATORS[name] = torch.Generator(device=device)
+    return _GENERATORS[name]
 
 
-def kept(shape: torch.Size, keys: list[int], p: float, device) -> torch.Tensor:
-    """(len(keys), *shape) booleans: where each key's trial keeps the element."""
-    if len(shape) > 5 or any(size >= 1 << BITS_PER_DIM for size in shape[1:]) \
-            or shape[0] >= 1 << (63 - BITS_PER_DIM * (len(shape) - 1)):
-        raise ValueError(f"packed dropout cannot place the elements of a {tuple(shape)} tensor")
-    place = torch.zeros((), dtype=torch.int64, device=device)
-    for dim, size in enumerate(shape):
-        view = [1] * len(shape)
-        view[dim] = size
-        place = (place << BITS_PER_DIM) + torch.arange(size, device=device).view(view)
-    key = torch.tensor(keys, dtype=torch.int64, device=device).view(-1, *[1] * len(shape))
-    bits = _shift_right(_mix_tensor(key ^ place), 64 - KEPT_BITS)
-    return bits >= round(p * (1 << KEPT_BITS))
-
-
-def drop_one(x: torch.Tensor, p: float, key: int) -> torch.Tensor:
+def drop_one(x: torch.Tensor, p: float, key: int, pad: int = 0) -> torch.Tensor:
     """One trial's tensor through its own dropout mask."""
-    return x * kept(x.shape, [key], p, x.device)[0].to(x.dtype) / (1 - p)
+    return x * kept(x.shape, key, p, x.device, pad).to(x.dtype) / (1 - p)
 
 
 def drop(x: torch.Tensor, p: float, layer: int, state: PackState) -> torch.Tensor:
@@ -93,8 +87,9 @@ def drop(x: torch.Tensor, p: float, layer: int, state: PackState) -> torch.Tenso
         # tensor, so it gets one draw, the first trial's.
         return drop_one(x, p, keys[0])
     grouped = x.reshape(len(keys), -1, *x.shape[1:])
-    mask = kept(grouped.shape[1:], keys, p, x.device).to(x.dtype)
-    return (grouped * mask / (1 - p)).reshape(x.shape)
+    mask = torch.stack([kept(grouped.shape[1:], key, p, x.device, pad)
+                        for key, pad in zip(keys, state.padding, strict=True)])
+    return (grouped * mask.to(x.dtype) / (1 - p)).reshape(x.shape)
 
 
 class PackedDropout(nn.Module):

@@ -116,7 +116,8 @@ class PackedLinear(PackedLayer):
         through its own dropout."""
         dropped = x
         if lora.dropout and self.training:
-            dropped = drop_one(x, lora.dropout, mix(self.state.streams[index], self.layer))
+            dropped = drop_one(x, lora.dropout, mix(self.state.streams[index], self.layer),
+                               self.state.padding[index])
         update = F.linear(F.linear(dropped, lora.down), lora.up)
         if lora.magnitude is None:
             return update * lora.scaling

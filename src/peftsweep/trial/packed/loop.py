@@ -125,6 +125,7 @@ def _logits(pack: Pack, members: list[Member], rows: list[dict]) -> list[torch.T
                                               value=value) for row in rows]).to(pack.device)
     pack.state.active = [m.slot for m in members]
     pack.state.streams = [stream(m.cfg.seed, m.step) for m in members]
+    pack.state.padding = [longest - row["input_ids"].shape[1] for row in rows]
     pack.state.rows = inputs["input_ids"].shape[0]
     prompts = [m.twin.prompt for m in members]
     if prompts[0] is not None:
