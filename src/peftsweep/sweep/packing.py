@@ -147,12 +147,19 @@ def run_here(chunks: list[list], alone: dict[Path, tuple[TrialConfig, str]]
     return results
 
 
+def default_pack_size(cfg: TrialConfig) -> int:
+    """16 trials on a GPU; 4 on a CPU, where a larger stacked batch costs more per row than
+    the start-up it saves (docs/benchmarks.md, packed trials)."""
+    return 16 if runtime.use_gpu(cfg) else 4
+
+
 class PackedLaunch:
-    def __init__(self, pack_size: int = 16, workers: int = 1):
-        for key, value in (("pack_size", pack_size), ("workers", workers)):
+    def __init__(self, pack_size: int | None = None, workers: int = 1):
+        for key, value in (("pack_size", pack_size or 1), ("workers", workers)):
             if int(value) < 1:
                 raise ValueError(f"hydra.launcher.{key} must be >= 1, got {value}")
-        self.pack_size, self.workers = int(pack_size), int(workers)
+        self.pack_size = int(pack_size) if pack_size else None
+        self.workers = int(workers)
         self.config: DictConfig | None = None
         self.hydra_context = None
 
@@ -174,7 +181,10 @@ class PackedLaunch:
         return jobs
 
     def _run(self, trials: list[tuple[TrialConfig, Path]]) -> dict[Path, Any]:
-        chunks, alone = plan_packs(trials, self.pack_size)
+        if not trials:
+            return {}
+        size = self.pack_size or default_pack_size(trials[0][0])
+        chunks, alone = plan_packs(trials, size)
         if self.workers > 1 and len(chunks) + len(alone) > 1:
             return self._run_in_workers(chunks, alone)
         return run_here(chunks, alone)

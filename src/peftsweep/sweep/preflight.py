@@ -46,11 +46,12 @@ def check_packing(hydra: DictConfig) -> None:
         sizes.update({f"hydra.launcher.{k}": hydra.launcher.get(k)
                       for k in ("pack_size", "workers")})
     for key, value in sizes.items():
-        if value is None and key == "hydra.sweeper.pack_size":
+        nullable = key.endswith("pack_size")
+        if value is None and nullable:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(key, f"must be a whole number >= 1, got {value!r}",
-                              "1, 2, 3, ..." + (" or null" if "sweeper" in key else ""))
+                              "1, 2, 3, ..." + (" or null" if nullable else ""))
     if packed and sizes["hydra.sweeper.pack_size"] is not None:
         raise ConfigError("hydra.sweeper.pack_size", "hydra/launcher=packed packs by itself",
                           "null with hydra/launcher=packed (set hydra.launcher.pack_size), "
