@@ -150,3 +150,15 @@ def test_an_unparsable_storage_override_is_named_without_its_password(capsys, tm
     assert code == 2 and err.startswith("peftsweep: error: search.storage: cannot parse the "
                                         "override"), err
     assert "pw-not-shown" not in err and not (tmp_path / "sweep").exists()
+
+
+@pytest.mark.parametrize(("overrides", "pattern"), [
+    (["hydra.sweeper.pack_size=0"], r"^hydra.sweeper.pack_size: must be a whole number >= 1"),
+    (["hydra/launcher=packed", "hydra.launcher.workers=two"],
+     r"^hydra.launcher.workers: must be a whole number >= 1, got 'two'"),
+    (["hydra/launcher=packed", "hydra.sweeper.pack_size=4"],
+     r"^hydra.sweeper.pack_size: hydra/launcher=packed packs by itself")])
+def test_pack_options_are_checked_before_any_trial(capsys, tmp_path, cache_dir, overrides,
+                                                   pattern):
+    check_rejected(capsys, tmp_path, ["-m", "strategy=bitfit,lora", *overrides], pattern)
+    assert not (tmp_path / "sweep").exists()
