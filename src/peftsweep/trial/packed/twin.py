@@ -33,13 +33,11 @@ _IA3 = re.compile(r"^(?P<path>.+)\.ia3_l\.default$")
 _SAVED = re.compile(r"^(?P<path>.+)\.modules_to_save\.default(?P<inner>(\.[^.]+)*)"
                     r"\.(?P<role>weight|bias)$")
 _PLAIN = re.compile(r"^(?P<path>.+?)(\.base_layer)?\.(?P<role>weight|bias)$")
-
-
+# Where each role lives: a LoRA pair's halves and DoRA's magnitude in the trial's LoraPart.
 _LORA_ROLES = {"lora_A": "down", "lora_B": "up", "magnitude": "magnitude"}
 _ALLOWED = {nn.Linear: ("weight", "bias", "scale_in", "scale_out", *_LORA_ROLES),
             nn.LayerNorm: ("bias",)}
-
-
+# Why a trial runs alone, known from its strategy before any model is built.
 PROBE = ("its frozen backbone runs in eval mode on features computed once "
          "(trainer.feature_cache): alone, it takes a fraction of a trial")
 EVERY_WEIGHT = ("it trains every weight, embeddings included (full fine-tuning): there is no "
