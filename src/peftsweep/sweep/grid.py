@@ -33,11 +33,10 @@ from omegaconf import DictConfig, OmegaConf
 from peftsweep.compose.overrides import cartesian, parse
 from peftsweep.compose.validate import validate
 from peftsweep.spec.config import TrialConfig
-from peftsweep.sweep.pack_jobs import pack_jobs
+from peftsweep.sweep.pack_jobs import BAD_STATUSES, pack_jobs
 from peftsweep.sweep.plan import build_plan, write_plan
 
 log = logging.getLogger(__name__)
-BAD_STATUSES = ("failed", "diverged")
 
 
 class GridSweep(Sweeper):

@@ -26,7 +26,7 @@ from peftsweep.sweep.packing import plan_packs, run_here, say_alone, set_up_job
 
 PACKS_DIR = ".packs"
 SPEC_KEY = "pack_spec"
-BAD_STATUSES = ("failed", "diverged")
+BAD_STATUSES = ("failed", "diverged")  # what fail_fast stops on, worst first
 
 
 def pack_jobs(hydra_context, config: DictConfig, pending: list[list[str]], pack_size: int

@@ -127,12 +127,13 @@ def _logits(pack: Pack, members: list[Member], rows: list[dict]) -> list[torch.T
     pack.state.streams = [stream(m.cfg.seed, m.step) for m in members]
     pack.state.padding = [longest - row["input_ids"].shape[1] for row in rows]
     pack.state.rows = inputs["input_ids"].shape[0]
+    sizes = [len(row["labels"]) for row in rows]
     prompts = [m.twin.prompt for m in members]
     if prompts[0] is not None:
-        inputs = with_prompts(pack.model, prompts, [len(row["labels"]) for row in rows], inputs)
+        inputs = with_prompts(pack.model, prompts, sizes, inputs)
     with _autocast(pack):
         logits = pack.model(**inputs).logits
-    return list(logits.float().split([len(row["labels"]) for row in rows]))
+    return list(logits.float().split(sizes))
 
 
 def _validate(pack: Pack, members: list[Member]) -> None:
